@@ -1,0 +1,28 @@
+"""skgraph: scikit-learn estimators whose models are computation graphs.
+
+The model inside each estimator is a :class:`~skgraph.graph.Graph` of input,
+parameter and compute nodes, trained by backpropagation; ``graph_`` on a
+fitted estimator is that graph, ready to read, evaluate and draw.
+"""
+
+from skgraph import ops
+from skgraph.gradcheck import GradientCheck, check_gradients
+from skgraph.graph import Graph, Input, Op, Parameter, Trace
+from skgraph.networks import Network, linear_graph, mlp_graph
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Graph",
+    "Input",
+    "Parameter",
+    "Op",
+    "Trace",
+    "ops",
+    "Network",
+    "linear_graph",
+    "mlp_graph",
+    "check_gradients",
+    "GradientCheck",
+    "__version__",
+]

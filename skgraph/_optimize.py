@@ -1,0 +1,283 @@
+"""Full-batch optimisers over a graph's flat parameter vector.
+
+The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
+makes one from a graph, a scalar node and the data. :func:`minimize` runs
+plain gradient descent (the lecture's recipe) or scipy's L-BFGS-B / CG on it
+and reports the same :class:`OptimizeResult` for all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from skgraph.graph import Trace
+
+__all__ = ["GraphObjective", "OptimizeResult", "minimize", "SOLVERS"]
+
+#: The full-batch solvers :func:`minimize` knows.
+SOLVERS = ("lbfgs", "cg", "gd")
+
+
+class GraphObjective:
+    """``theta -> (loss, grad)`` of a scalar graph node at fixed inputs.
+
+    The forward and backward passes reuse one :class:`~skgraph.graph.Trace`,
+    so every buffer a pass needs is allocated on the first call only. The
+    data are referenced, never copied.
+
+    Parameters
+    ----------
+    graph : Graph
+    loss : Node
+        The scalar to minimise.
+    feed : dict of {Input: array-like}
+        Values of the inputs ``loss`` depends on.
+
+    Attributes
+    ----------
+    n_calls : int
+        How many times the objective was evaluated.
+    last_grad_norm : float
+        Euclidean norm of the last gradient returned.
+    """
+
+    def __init__(self, graph, loss, feed):
+        self.graph = graph
+        self.loss = loss
+        self.feed = feed
+        self.program = graph.program((loss,), loss=loss)
+        self.trace = Trace(self.program)
+        self._grad = np.empty_like(graph.theta)
+        self.n_calls = 0
+        self.last_grad_norm = np.inf
+
+    def __call__(self, theta):
+        """Loss (float) and gradient (new float64 array) at ``theta``."""
+        self.graph.set_flat(theta)
+        program, trace = self.program, self.trace
+        program.forward(self.feed, trace)
+        program.backward(trace)
+        grad = program.gradient_into(trace, self._grad)
+        self.n_calls += 1
+        self.last_grad_norm = float(np.linalg.norm(grad))
+        return float(trace.values[self.loss.index]), grad.astype(np.float64)
+
+
+@dataclass
+class OptimizeResult:
+    """What every solver reports.
+
+    Attributes
+    ----------
+    theta : ndarray
+        The final parameters.
+    loss : float
+        The objective at ``theta``.
+    n_iter : int
+        Iterations (parameter updates) done.
+    n_fev : int
+        Objective evaluations done.
+    loss_curve : list of float
+        The objective after each iteration.
+    converged : bool
+        Whether the solver's stopping test was met (not the iteration limit).
+    stopped : bool
+        Whether a callback asked to stop.
+    message : str
+    """
+
+    theta: np.ndarray
+    loss: float
+    n_iter: int
+    n_fev: int
+    loss_curve: list = field(default_factory=list)
+    converged: bool = False
+    stopped: bool = False
+    message: str = ""
+
+
+class _Monitor:
+    """Records the loss curve, prints progress, relays a callback's stop."""
+
+    def __init__(self, fun, solver, verbose, callback):
+        self.fun = fun
+        self.solver = solver
+        self.verbose = verbose
+        self.callback = callback
+        self.loss_curve = []
+        self.stopped = False
+
+    def __call__(self, theta, loss):
+        """Report one finished iteration; True when the callback asks to stop."""
+        self.loss_curve.append(float(loss))
+        iteration = len(self.loss_curve)
+        if self.verbose:
+            grad_norm = getattr(self.fun, "last_grad_norm", float("nan"))
+            print(
+                f"[{self.solver}] iteration {iteration}, loss = {loss:.8g}, "
+                f"gradient norm = {grad_norm:.4g}"
+            )
+        if self.callback is not None and self.callback(iteration, theta, loss):
+            self.stopped = True
+        return self.stopped
+
+
+def _scipy_minimize(fun, theta0, method, monitor, options):
+    def callback(intermediate_result):
+        if monitor(intermediate_result.x, intermediate_result.fun):
+            raise StopIteration
+
+    res = optimize.minimize(
+        fun, theta0, method=method, jac=True, options=options, callback=callback
+    )
+    return OptimizeResult(
+        theta=res.x,
+        loss=float(res.fun),
+        n_iter=int(res.nit),
+        n_fev=int(res.nfev),
+        loss_curve=monitor.loss_curve,
+        converged=bool(res.success) and not monitor.stopped,
+        stopped=monitor.stopped,
+        message=str(res.message),
+    )
+
+
+def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max_fun):
+    """Full-batch gradient descent, as in the lecture.
+
+    With a number, every step is ``theta -= learning_rate * grad``. With
+    ``("auto", step0)`` each step backtracks (Armijo): starting from twice the
+    last accepted step (``step0`` at first), the step halves until the loss
+    decreases by at least ``step * ||grad||^2 / 2``; the loss thus decreases
+    at every iteration.
+    """
+    theta = np.array(theta0, dtype=np.float64)
+    loss, grad = fun(theta)
+    n_fev, n_iter = 1, 0
+    auto = isinstance(learning_rate, tuple)
+    step = learning_rate[1] if auto else float(learning_rate)
+    converged = False
+    message = f"Reached max_iter={max_iter} iterations."
+    while True:
+        if np.linalg.norm(grad) <= tol:
+            converged = True
+            message = "Gradient norm below tol."
+            break
+        if n_iter >= max_iter:
+            break
+        if auto:
+            step *= 2.0
+            sq_norm = float(grad @ grad)
+            while True:
+                candidate = theta - step * grad
+                new_loss, new_grad = fun(candidate)
+                n_fev += 1
+                if new_loss <= loss - 0.5 * step * sq_norm or n_fev >= max_fun:
+                    break
+                step *= 0.5
+                if step * np.sqrt(sq_norm) <= np.finfo(float).eps * (
+                    1.0 + np.linalg.norm(theta)
+                ):
+                    break
+            if new_loss > loss:  # no decreasing step exists at this precision
+                message = "Line search found no decrease: at machine precision."
+                converged = bool(np.isfinite(loss))
+                break
+            theta, loss, grad = candidate, new_loss, new_grad
+        else:
+            theta = theta - step * grad
+            loss, grad = fun(theta)
+            n_fev += 1
+        n_iter += 1
+        if monitor(theta, loss):
+            message = "Stopped by callback."
+            break
+        if n_fev >= max_fun:
+            message = f"Reached max_fun={max_fun} evaluations."
+            break
+    return OptimizeResult(
+        theta=theta,
+        loss=float(loss),
+        n_iter=n_iter,
+        n_fev=n_fev,
+        loss_curve=monitor.loss_curve,
+        converged=converged,
+        stopped=monitor.stopped,
+        message=message,
+    )
+
+
+def minimize(
+    fun,
+    theta0,
+    solver="lbfgs",
+    *,
+    tol=1e-4,
+    max_iter=100,
+    max_fun=15000,
+    learning_rate="auto",
+    initial_step=1.0,
+    verbose=0,
+    callback=None,
+):
+    """Minimise ``fun: theta -> (loss, grad)`` with a full-batch solver.
+
+    Parameters
+    ----------
+    fun : callable
+        Returns the loss (float) and its gradient (1-D float64 array).
+    theta0 : ndarray of shape (n_parameters,)
+        The starting point.
+    solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
+        ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
+        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxfun=max_fun``).
+        ``"cg"``: scipy's nonlinear conjugate gradients (``gtol=tol``).
+        ``"gd"``: gradient descent, stopping when the gradient norm is at
+        most ``tol``.
+    tol : float, default=1e-4
+    max_iter : int, default=100
+    max_fun : int, default=15000
+        Most objective evaluations (``lbfgs`` and ``gd``).
+    learning_rate : float or "auto", default="auto"
+        The step of ``"gd"``; ``"auto"`` backtracks from ``initial_step``.
+    initial_step : float, default=1.0
+        First trial step of ``learning_rate="auto"``.
+    verbose : int, default=0
+        Print the loss and gradient norm after each iteration.
+    callback : callable, optional
+        ``callback(iteration, theta, loss)`` after each iteration; a true
+        return value stops the solver at the current parameters.
+
+    Returns
+    -------
+    OptimizeResult
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    monitor = _Monitor(fun, solver, verbose, callback)
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    if solver == "lbfgs":
+        options = {
+            "maxiter": max_iter,
+            "maxfun": max_fun,
+            "maxls": 50,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+        }
+        return _scipy_minimize(fun, theta0, "L-BFGS-B", monitor, options)
+    if solver == "cg":
+        options = {"maxiter": max_iter, "gtol": tol}
+        return _scipy_minimize(fun, theta0, "CG", monitor, options)
+    rate = ("auto", float(initial_step)) if learning_rate == "auto" else learning_rate
+    return _gradient_descent(
+        fun,
+        theta0,
+        monitor,
+        tol=tol,
+        max_iter=max_iter,
+        learning_rate=rate,
+        max_fun=max_fun,
+    )

@@ -1,0 +1,530 @@
+"""The computation graph: input, parameter and compute nodes, forward and backward.
+
+A :class:`Graph` owns its nodes; nothing is global, so any number of graphs live
+side by side (threads, joblib workers) and each one pickles. Nodes are created
+in topological order: a compute node can only be built from nodes that already
+exist, so *creation order is a valid evaluation order* (the lecture's rule).
+
+The values and gradients of one pass live in a :class:`Trace`, not on the
+nodes, so concurrent passes over one graph never share mutable state. A trace
+can be kept and reused by a training loop: ops then reuse the buffers they
+allocated in the previous pass instead of allocating new ones.
+
+Example
+-------
+>>> import numpy as np
+>>> from skgraph.graph import Graph
+>>> from skgraph import ops
+>>> g = Graph()
+>>> x = g.input("x")
+>>> w = g.parameter("w", np.array([2.0]))
+>>> loss = ops.Sum(ops.Square(ops.Multiply(x, w)))
+>>> trace = g.backward(loss, {x: np.array([1.0, 3.0])})
+>>> float(trace.value(loss)), trace.grad(w)
+(40.0, array([40.]))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Graph", "Node", "Input", "Parameter", "Op", "Trace", "Program"]
+
+
+class Node:
+    """A vertex of a computation graph.
+
+    Attributes
+    ----------
+    graph : Graph
+        The graph that owns the node.
+    index : int
+        Position in creation (= topological) order.
+    name : str
+        Human-readable name, unique within the graph.
+    kind : {"input", "parameter", "compute"}
+        What role the node plays.
+    """
+
+    kind = "node"
+
+    def __init__(self, graph, name):
+        self.graph = graph
+        self.index = len(graph.nodes)
+        self.name = graph._unique_name(name)
+        graph.nodes.append(self)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r} ({self.kind})>"
+
+
+class Input(Node):
+    """Data fed at evaluation time: features, targets, weights, constants.
+
+    Nothing flows back into an input node: its gradient is never computed.
+
+    Parameters
+    ----------
+    graph : Graph
+    name : str
+    shape : tuple of (int or None), optional
+        The expected shape; ``None`` marks a dimension known only when fed
+        (the batch dimension). Used for drawing only.
+    """
+
+    kind = "input"
+
+    def __init__(self, graph, name, shape=None):
+        super().__init__(graph, name)
+        self.shape = None if shape is None else tuple(shape)
+
+
+class Parameter(Node):
+    """A learned array whose gradient is summed over the batch.
+
+    The value is a view into the graph's single flat parameter vector, so the
+    whole model can be read or written as one vector (what scipy's optimisers
+    work on) without gathering the pieces.
+
+    Parameters
+    ----------
+    graph : Graph
+    name : str
+    shape : tuple of int
+    """
+
+    kind = "parameter"
+
+    def __init__(self, graph, name, shape):
+        super().__init__(graph, name)
+        self.shape = tuple(shape)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.offset = 0  # set by Graph._pack
+        self.param_index = len(graph.parameters)
+
+    @property
+    def value(self):
+        """ndarray : the current value (a writable view into ``graph.theta``)."""
+        return self.graph._views[self.param_index]
+
+    @value.setter
+    def value(self, array):
+        np.copyto(self.value, np.asarray(array).reshape(self.shape))
+
+
+class Op(Node):
+    """A compute node: one operation of its parents.
+
+    A subclass states its own forward rule and the local derivative with
+    respect to each of its arguments, nothing more; the graph chains them.
+
+    Subclasses implement:
+
+    ``forward(self, ctx, *values) -> ndarray``
+        The value of the node from the values of its parents. ``ctx`` is a
+        per-pass scratch object (see :class:`Context`) where the op can keep
+        what its backward rule needs, or reuse a buffer from the last pass.
+    ``backward(self, ctx, grad, *values) -> tuple``
+        Given ``grad`` = dLoss/d(this node), return dLoss/d(parent) for each
+        parent, or ``None`` where ``ctx.needs[i]`` is false (no gradient is
+        wanted there: an input, or a branch that reaches no parameter).
+    ``output_shape(self, *shapes) -> tuple or None``
+        Optional, for drawing: the output shape from the parents' shapes.
+
+    Parameters
+    ----------
+    *parents : Node
+        The arguments, all from the same graph.
+    name : str, optional
+        Defaults to the lower-cased class name.
+    """
+
+    kind = "compute"
+
+    def __init__(self, *parents, name=None):
+        if not parents:
+            raise ValueError(f"{type(self).__name__} needs at least one parent node.")
+        graph = parents[0].graph
+        for parent in parents:
+            if not isinstance(parent, Node):
+                raise TypeError(
+                    f"{type(self).__name__} takes nodes as arguments, "
+                    f"got {type(parent).__name__}."
+                )
+            if parent.graph is not graph:
+                raise ValueError(
+                    f"{type(self).__name__}: node {parent.name!r} belongs to "
+                    "another graph."
+                )
+        self.parents = parents
+        super().__init__(graph, name or type(self).__name__.lower())
+
+    def forward(self, ctx, *values):
+        raise NotImplementedError
+
+    def backward(self, ctx, grad, *values):
+        raise NotImplementedError
+
+    def output_shape(self, *shapes):
+        return None
+
+
+class Context:
+    """Per-node scratch space of one :class:`Trace`.
+
+    Attributes
+    ----------
+    needs : tuple of bool
+        ``needs[i]`` is true when the backward pass wants the gradient with
+        respect to parent ``i``.
+    """
+
+    def __init__(self, needs):
+        self.needs = needs
+        self._buffers = {}
+
+    def buffer(self, key, shape, dtype):
+        """Return an uninitialised array, reused across passes of the trace."""
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+
+class Trace:
+    """The values (and, after backward, gradients) of one pass over a graph.
+
+    Parameters
+    ----------
+    program : Program
+        What to evaluate.
+
+    Notes
+    -----
+    Reusing a trace for a further pass overwrites its values and lets ops
+    reuse their buffers; keep one trace per thread.
+    """
+
+    def __init__(self, program):
+        self.program = program
+        n_nodes = len(program.graph.nodes)
+        self.values = [None] * n_nodes
+        self.grads = [None] * n_nodes
+        self.contexts = [None] * n_nodes
+        for node in program.forward_nodes:
+            self.contexts[node.index] = Context(program.needs.get(node.index, ()))
+
+    def value(self, node):
+        """The value of ``node`` in this pass."""
+        return self.values[node.index]
+
+    def grad(self, node):
+        """dLoss/d``node`` in this pass (``None`` when none flowed there)."""
+        return self.grads[node.index]
+
+
+class Program:
+    """The steps that evaluate some outputs of a graph, and optionally a gradient.
+
+    Forward runs only the ancestors of ``outputs`` (so prediction needs no
+    labels). Backward, when ``loss`` is given, visits in reverse only the nodes
+    that lie on a path from a parameter to the loss, and asks each op only for
+    the gradients of parents that lead to a parameter.
+
+    Parameters
+    ----------
+    graph : Graph
+    outputs : sequence of Node
+    loss : Node, optional
+        A scalar node to differentiate.
+    """
+
+    def __init__(self, graph, outputs, loss=None):
+        self.graph = graph
+        self.outputs = tuple(outputs)
+        self.loss = loss
+        targets = self.outputs + ((loss,) if loss is not None else ())
+        needed = set()
+        for node in targets:
+            needed.add(node.index)
+        for node in reversed(graph.nodes):
+            if node.index in needed and isinstance(node, Op):
+                needed.update(p.index for p in node.parents)
+        self.forward_nodes = [node for node in graph.nodes if node.index in needed]
+        self.inputs = [node for node in self.forward_nodes if isinstance(node, Input)]
+        self.parameters = [
+            node for node in self.forward_nodes if isinstance(node, Parameter)
+        ]
+        self._forward_steps = [
+            (node, node.index, [p.index for p in node.parents])
+            for node in self.forward_nodes
+            if isinstance(node, Op)
+        ]
+        self.needs = {}
+        self._backward_steps = []
+        if loss is not None:
+            trainable = set()  # nodes whose value depends on a parameter
+            for node in self.forward_nodes:
+                if isinstance(node, Parameter) or (
+                    isinstance(node, Op)
+                    and any(p.index in trainable for p in node.parents)
+                ):
+                    trainable.add(node.index)
+            reaches_loss = {loss.index}
+            for node in reversed(self.forward_nodes):
+                if node.index in reaches_loss and isinstance(node, Op):
+                    reaches_loss.update(p.index for p in node.parents)
+            for node, index, parents in reversed(self._forward_steps):
+                if index in trainable and index in reaches_loss:
+                    needs = tuple(p in trainable for p in parents)
+                    self.needs[index] = needs
+                    self._backward_steps.append((node, index, parents))
+
+    def forward(self, feed, trace=None):
+        """Evaluate the outputs; returns the trace."""
+        if trace is None:
+            trace = Trace(self)
+        values = trace.values
+        for node in self.inputs:
+            try:
+                values[node.index] = feed[node]
+            except KeyError:
+                raise KeyError(
+                    f"No value fed for input node {node.name!r}, which the "
+                    "requested outputs depend on."
+                ) from None
+        views = self.graph._views
+        for node in self.parameters:
+            values[node.index] = views[node.param_index]
+        contexts = trace.contexts
+        for node, index, parents in self._forward_steps:
+            values[index] = node.forward(contexts[index], *[values[i] for i in parents])
+        return trace
+
+    def backward(self, trace, grad_out=None):
+        """Fill ``trace.grads`` by reverse-mode differentiation of ``loss``.
+
+        Gradients reaching a node along several edges are summed (the
+        multivariate chain rule). Returns the trace.
+        """
+        values, grads, contexts = trace.values, trace.grads, trace.contexts
+        for i in range(len(grads)):
+            grads[i] = None
+        loss_value = values[self.loss.index]
+        grads[self.loss.index] = (
+            np.ones_like(loss_value) if grad_out is None else grad_out
+        )
+        for node, index, parents in self._backward_steps:
+            grad = grads[index]
+            if grad is None:
+                continue
+            parent_grads = node.backward(
+                contexts[index], grad, *[values[i] for i in parents]
+            )
+            for parent, parent_grad in zip(parents, parent_grads, strict=True):
+                if parent_grad is None:
+                    continue
+                previous = grads[parent]
+                grads[parent] = (
+                    parent_grad if previous is None else previous + parent_grad
+                )
+        return trace
+
+    def gradient_into(self, trace, out):
+        """Write the parameter gradients of ``trace`` into the flat vector ``out``.
+
+        Parameters the loss does not depend on get a zero gradient.
+        """
+        grads = trace.grads
+        for param in self.graph.parameters:
+            view = out[param.offset : param.offset + param.size]
+            grad = grads[param.index]
+            if grad is None:
+                view.fill(0.0)
+            else:
+                view.reshape(param.shape)[...] = grad
+        return out
+
+
+class Graph:
+    """A computation graph: nodes in topological order, parameters in one vector.
+
+    Parameters
+    ----------
+    dtype : {np.float64, np.float32}, default=np.float64
+        The floating-point type of the parameters.
+
+    Attributes
+    ----------
+    nodes : list of Node
+        All nodes, in creation (= topological) order.
+    parameters : list of Parameter
+        The parameter nodes, in creation order; their values are consecutive
+        slices of :attr:`theta`.
+    theta : ndarray of shape (n_parameters,)
+        Every parameter value, flattened and concatenated.
+    """
+
+    def __init__(self, dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}.")
+        self.nodes = []
+        self.parameters = []
+        self.theta = np.zeros(0, dtype=self.dtype)
+        self._views = []
+        self._programs = {}
+
+    # -- building -------------------------------------------------------------
+    def _unique_name(self, name):
+        taken = {node.name for node in self.nodes}
+        if name not in taken:
+            return name
+        k = 1
+        while f"{name}_{k}" in taken:
+            k += 1
+        return f"{name}_{k}"
+
+    def input(self, name, shape=None):
+        """Add an :class:`Input` node (data fed at evaluation time)."""
+        return Input(self, name, shape)
+
+    def parameter(self, name, value):
+        """Add a :class:`Parameter` node initialised to ``value``."""
+        value = np.asarray(value, dtype=self.dtype)
+        param = Parameter(self, name, value.shape)
+        self.parameters.append(param)
+        old = self.theta
+        self._pack(np.concatenate([old, value.ravel()]))
+        return param
+
+    def _pack(self, theta):
+        self.theta = theta
+        self._views = []
+        offset = 0
+        for param in self.parameters:
+            param.offset = offset
+            self._views.append(theta[offset : offset + param.size].reshape(param.shape))
+            offset += param.size
+        self._programs = {}
+
+    @property
+    def n_parameters(self):
+        """int : the length of the flat parameter vector."""
+        return self.theta.size
+
+    def get_flat(self):
+        """A copy of all parameters as one flat vector."""
+        return self.theta.copy()
+
+    def set_flat(self, theta):
+        """Overwrite all parameters from one flat vector (cast to ``dtype``)."""
+        theta = np.asarray(theta)
+        if theta.shape != self.theta.shape:
+            raise ValueError(
+                f"theta has shape {theta.shape}, expected {self.theta.shape}."
+            )
+        np.copyto(self.theta, theta, casting="unsafe")
+
+    # -- evaluation -------------------------------------------------------------
+    def program(self, outputs, loss=None):
+        """The (cached) :class:`Program` evaluating ``outputs`` and d``loss``."""
+        outputs = tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
+        key = (
+            tuple(node.index for node in outputs),
+            None if loss is None else loss.index,
+        )
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = Program(self, outputs, loss)
+        return program
+
+    def forward(self, outputs, feed):
+        """Run a forward pass and return its :class:`Trace`.
+
+        Parameters
+        ----------
+        outputs : Node or sequence of Node
+            What to compute; only their ancestors are evaluated.
+        feed : dict of {Input: array-like}
+            Values of the input nodes the outputs depend on.
+        """
+        return self.program(outputs).forward(feed)
+
+    def backward(self, loss, feed, outputs=()):
+        """Run a forward and a backward pass of ``loss``; return the trace.
+
+        Every node on a path from a parameter to ``loss`` gets its gradient
+        (``trace.grad(node)``); inputs never do.
+        """
+        outputs = tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
+        program = self.program((loss, *outputs), loss=loss)
+        return program.backward(program.forward(feed))
+
+    def value_and_grad(self, loss, feed):
+        """Return ``(loss value, flat parameter gradient)`` at the current ``theta``."""
+        program = self.program((loss,), loss=loss)
+        trace = program.backward(program.forward(feed))
+        grad = program.gradient_into(trace, np.empty_like(self.theta))
+        return float(trace.values[loss.index]), grad
+
+    # -- inspection -------------------------------------------------------------
+    def __getitem__(self, name):
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(
+            f"No node named {name!r}; nodes are {[n.name for n in self.nodes]}."
+        )
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __repr__(self):
+        counts = {}
+        for node in self.nodes:
+            counts[node.kind] = counts.get(node.kind, 0) + 1
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+        return f"<Graph: {summary}; {self.n_parameters} parameter values>"
+
+    def to_dot(self, trace=None, *, values=True, grads=True, precision=3):
+        """Render the graph as Graphviz DOT text.
+
+        Every node is labelled with its name, kind and shape. Given a trace,
+        each node also shows its value (drawn forward) and its gradient
+        (drawn backward), like the lecture's figures.
+
+        Parameters
+        ----------
+        trace : Trace, optional
+            A pass whose values and gradients annotate the nodes.
+        values, grads : bool, default=True
+            Which annotations to show when ``trace`` is given.
+        precision : int, default=3
+            Significant digits of printed numbers.
+
+        Returns
+        -------
+        dot : str
+        """
+        from skgraph._render import graph_to_dot
+
+        return graph_to_dot(
+            self, trace, values=values, grads=grads, precision=precision
+        )
+
+    def _repr_svg_(self):
+        from skgraph._render import dot_to_svg
+
+        return dot_to_svg(self.to_dot())
+
+    # -- pickling ---------------------------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_views"] = None
+        state["_programs"] = {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._pack(self.theta)

@@ -1,0 +1,167 @@
+"""Pure graph builders for the estimators (and for anyone building on them).
+
+Each builder returns a :class:`Network`: the graph plus handles to the nodes a
+caller feeds or reads. Builders allocate the parameters (zeros) and nothing
+else; initial values are the caller's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skgraph import ops
+from skgraph.graph import Graph, Input, Node, Parameter
+
+
+@dataclass
+class Network:
+    """A graph with named handles to its interface nodes.
+
+    Attributes
+    ----------
+    graph : Graph
+    X : Input
+        The features, shape (n_samples, n_features).
+    y : Input
+        The targets, shape (n_samples, n_outputs) (one-hot for softmax).
+    sample_weight : Input
+        Per-sample weights of the loss, summing to one (``s_i / S``).
+    l2_strength : Input
+        Scalar strength of the L2 penalty (``1 / (C S)`` or ``alpha / S``).
+    logits : Node
+        The output layer before its link function.
+    loss : Node
+        The data term, a scalar.
+    objective : Node
+        ``loss + penalty``, the scalar that training minimises.
+    weights, biases : list of Parameter
+        The layers' weight matrices and bias vectors (``biases`` may be empty).
+    """
+
+    graph: Graph
+    X: Input
+    y: Input
+    sample_weight: Input
+    l2_strength: Input
+    logits: Node
+    loss: Node
+    objective: Node
+    weights: list = field(default_factory=list)
+    biases: list = field(default_factory=list)
+    output: str = "softmax"
+
+
+_LOSSES = {"logistic": ops.SigmoidCrossEntropy, "softmax": ops.SoftmaxCrossEntropy}
+
+
+def _finish(graph, X, hidden, weights, biases, output, n_outputs):
+    y = graph.input("y", shape=(None, n_outputs))
+    sample_weight = graph.input("sample_weight", shape=(None,))
+    l2_strength = graph.input("l2_strength", shape=())
+    loss = _LOSSES[output](hidden, y, sample_weight, name="loss")
+    penalty = ops.L2Penalty(l2_strength, *weights, name="penalty")
+    objective = ops.Add(loss, penalty, name="objective")
+    return Network(
+        graph=graph,
+        X=X,
+        y=y,
+        sample_weight=sample_weight,
+        l2_strength=l2_strength,
+        logits=hidden,
+        loss=loss,
+        objective=objective,
+        weights=weights,
+        biases=biases,
+        output=output,
+    )
+
+
+def linear_graph(
+    n_features, n_outputs, *, fit_intercept=True, output="softmax", dtype=np.float64
+):
+    """The logistic-regression graph: ``loss(X @ W + b, y) + penalty(W)``.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+    fit_intercept : bool, default=True
+        Whether the affine node has a bias ``b``.
+    output : {"logistic", "softmax"}, default="softmax"
+        Sigmoid + binary cross-entropy, or softmax + cross-entropy.
+    dtype : {np.float64, np.float32}
+
+    Returns
+    -------
+    Network
+    """
+    return mlp_graph(
+        n_features,
+        (),
+        n_outputs,
+        fit_intercept=fit_intercept,
+        output=output,
+        dtype=dtype,
+    )
+
+
+def mlp_graph(
+    n_features,
+    hidden_layer_sizes,
+    n_outputs,
+    *,
+    activation="relu",
+    output="softmax",
+    fit_intercept=True,
+    dtype=np.float64,
+):
+    """A multilayer perceptron graph.
+
+    ``h_0 = X``; ``h_l = act(h_{l-1} @ W_l + b_l)`` for each hidden layer;
+    ``logits = h_L @ W_out + b_out``; objective ``loss(logits, y) +
+    penalty(W_1, ..., W_out)`` (biases are not penalised).
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_layer_sizes : sequence of int
+    n_outputs : int
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    output : {"logistic", "softmax"}, default="softmax"
+    fit_intercept : bool, default=True
+    dtype : {np.float64, np.float32}
+
+    Returns
+    -------
+    Network
+    """
+    if output not in _LOSSES:
+        raise ValueError(f"output must be one of {sorted(_LOSSES)}, got {output!r}.")
+    if activation not in ops.ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ops.ACTIVATIONS)}, got {activation!r}."
+        )
+    graph = Graph(dtype=dtype)
+    X = graph.input("X", shape=(None, n_features))
+    sizes = [n_features, *hidden_layer_sizes, n_outputs]
+    weights, biases = [], []
+    hidden = X
+    n_layers = len(sizes) - 1
+    for layer in range(n_layers):
+        suffix = "" if n_layers == 1 else str(layer + 1)
+        W = graph.parameter(f"W{suffix}", np.zeros((sizes[layer], sizes[layer + 1])))
+        weights.append(W)
+        args = [hidden, W]
+        if fit_intercept:
+            b = graph.parameter(f"b{suffix}", np.zeros(sizes[layer + 1]))
+            biases.append(b)
+            args.append(b)
+        is_last = layer == n_layers - 1
+        hidden = ops.Affine(*args, name="logits" if is_last else f"z{suffix}")
+        if not is_last:
+            hidden = ops.ACTIVATIONS[activation](hidden, name=f"h{suffix}")
+    return _finish(graph, X, hidden, weights, biases, output, n_outputs)
+
+
+__all__ = ["Network", "linear_graph", "mlp_graph", "Parameter"]

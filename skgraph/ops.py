@@ -1,0 +1,471 @@
+"""Compute nodes: one class per operation, each holding its forward rule and
+its local derivative.
+
+Notation in the docstrings: ``g`` is the incoming gradient dL/d(output); the
+backward rule returns dL/d(argument) for each argument. Rows are samples.
+Every op keeps the dtype of its floating-point arguments (float32 stays
+float32). None clips its input or output: the fused losses are stable because
+of how they are written, not because extreme values are cut off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from skgraph.graph import Op
+
+__all__ = [
+    "Affine",
+    "MatMul",
+    "Add",
+    "Multiply",
+    "Sum",
+    "Mean",
+    "Identity",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "Softmax",
+    "LogSoftmax",
+    "Exp",
+    "Log",
+    "Square",
+    "L2Penalty",
+    "SigmoidCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "ACTIVATIONS",
+]
+
+
+def _unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _broadcast_shape(*shapes):
+    if any(s is None for s in shapes):
+        return None
+    return np.broadcast_shapes(*shapes)
+
+
+class _Elementwise(Op):
+    """Base of ops applied element by element to one argument."""
+
+    def output_shape(self, shape):
+        return shape
+
+
+# -- linear algebra -----------------------------------------------------------------
+
+
+class MatMul(Op):
+    """Matrix product ``a @ b``.
+
+    Forward: ``a @ b``. Backward: ``g @ b.T`` for ``a``, ``a.T @ g`` for ``b``.
+    ``a`` may be a scipy.sparse matrix (CSR or CSC).
+    """
+
+    def forward(self, ctx, a, b):
+        return a @ b
+
+    def backward(self, ctx, g, a, b):
+        needs_a, needs_b = ctx.needs
+        return (g @ b.T if needs_a else None, a.T @ g if needs_b else None)
+
+    def output_shape(self, a, b):
+        return None if a is None or b is None else (*a[:-1], b[-1])
+
+
+class Affine(Op):
+    """Affine map of a batch: ``x @ W + b``.
+
+    Forward: ``z = x @ W + b`` with ``x`` of shape (n, d), ``W`` (d, k), ``b``
+    (k,). Backward: ``dW = x.T @ g``, ``db = g.sum(axis=0)`` (the gradients
+    of the parameters summed over the batch), ``dx = g @ W.T``. ``dx`` is
+    computed only when wanted: for a first layer fed by data it is not, which
+    saves a whole matrix product per pass. ``x`` may be a scipy.sparse matrix
+    (CSR or CSC); the bias is optional (``Affine(x, W)``).
+    """
+
+    def forward(self, ctx, x, W, b=None):
+        if sp.issparse(x):
+            out = np.asarray(x @ W)
+        else:
+            out = ctx.buffer("z", (x.shape[0], W.shape[1]), np.result_type(x, W))
+            np.matmul(x, W, out=out)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, ctx, g, x, W, b=None):
+        needs = ctx.needs
+        dx = g @ W.T if needs[0] else None
+        dW = None
+        if needs[1]:
+            if sp.issparse(x):
+                dW = np.asarray(x.T @ g)
+            else:
+                dW = np.matmul(x.T, g, out=ctx.buffer("dW", W.shape, W.dtype))
+        if b is None:
+            return dx, dW
+        return dx, dW, (g.sum(axis=0) if needs[2] else None)
+
+    def output_shape(self, x, W, b=None):
+        n = None if x is None else x[0]
+        return None if W is None else (n, W[1])
+
+
+class Add(Op):
+    """Sum with broadcasting: ``a + b``.
+
+    Forward: ``a + b``. Backward: ``g`` for each argument, summed back over
+    the axes that broadcasting stretched so it has the argument's shape.
+    """
+
+    def forward(self, ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return a + b
+
+    def backward(self, ctx, g, a, b):
+        return tuple(
+            _unbroadcast(g, shape) if need else None
+            for need, shape in zip(ctx.needs, ctx.shapes, strict=True)
+        )
+
+    def output_shape(self, a, b):
+        return _broadcast_shape(a, b)
+
+
+class Multiply(Op):
+    """Element-wise product with broadcasting: ``a * b``.
+
+    Forward: ``a * b``. Backward: ``g * b`` for ``a`` and ``g * a`` for
+    ``b``, each summed back to its argument's shape.
+    """
+
+    def forward(self, ctx, a, b):
+        return a * b
+
+    def backward(self, ctx, g, a, b):
+        need_a, need_b = ctx.needs
+        return (
+            _unbroadcast(g * b, np.shape(a)) if need_a else None,
+            _unbroadcast(g * a, np.shape(b)) if need_b else None,
+        )
+
+    def output_shape(self, a, b):
+        return _broadcast_shape(a, b)
+
+
+class Sum(Op):
+    """Sum of the elements, over ``axis`` (all by default).
+
+    Forward: ``x.sum(axis)``. Backward: ``g`` broadcast back to ``x``'s shape.
+    """
+
+    def __init__(self, x, axis=None, *, name=None):
+        self.axis = axis
+        super().__init__(x, name=name)
+
+    def forward(self, ctx, x):
+        return x.sum(axis=self.axis)
+
+    def backward(self, ctx, g, x):
+        if self.axis is not None:
+            g = np.expand_dims(g, self.axis)
+        return (np.broadcast_to(g, x.shape).astype(x.dtype),)
+
+    def output_shape(self, shape):
+        if self.axis is None or shape is None:
+            return ()
+        return tuple(n for i, n in enumerate(shape) if i != self.axis % len(shape))
+
+
+class Mean(Sum):
+    """Mean of the elements, over ``axis`` (all by default).
+
+    Forward: ``x.mean(axis)``. Backward: ``g / m`` broadcast back to ``x``'s
+    shape, where ``m`` is the number of averaged elements.
+    """
+
+    def forward(self, ctx, x):
+        return x.mean(axis=self.axis)
+
+    def backward(self, ctx, g, x):
+        (dx,) = super().backward(ctx, g, x)
+        count = x.size if self.axis is None else x.shape[self.axis]
+        return (dx / count,)
+
+
+# -- element-wise functions --------------------------------------------------------
+
+
+class Identity(_Elementwise):
+    """Identity: forward ``x``; backward ``g``."""
+
+    def forward(self, ctx, x):
+        return x
+
+    def backward(self, ctx, g, x):
+        return (g,)
+
+
+class Sigmoid(_Elementwise):
+    """Logistic sigmoid.
+
+    Forward: ``s = 1 / (1 + exp(-x))``, evaluated without overflow for any
+    finite ``x``. Backward: ``g * s * (1 - s)``.
+    """
+
+    def forward(self, ctx, x):
+        ctx.out = expit(x, out=ctx.buffer("s", x.shape, x.dtype))
+        return ctx.out
+
+    def backward(self, ctx, g, x):
+        s = ctx.out
+        dx = ctx.buffer("dx", s.shape, s.dtype)
+        np.subtract(1.0, s, out=dx)
+        dx *= s
+        dx *= g
+        return (dx,)
+
+
+class Tanh(_Elementwise):
+    """Hyperbolic tangent.
+
+    Forward: ``t = tanh(x)``. Backward: ``g * (1 - t**2)``.
+    """
+
+    def forward(self, ctx, x):
+        ctx.out = np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype))
+        return ctx.out
+
+    def backward(self, ctx, g, x):
+        t = ctx.out
+        dx = ctx.buffer("dx", t.shape, t.dtype)
+        np.multiply(t, t, out=dx)
+        np.subtract(1.0, dx, out=dx)
+        dx *= g
+        return (dx,)
+
+
+class ReLU(_Elementwise):
+    """Rectified linear unit.
+
+    Forward: ``max(x, 0)``. Backward: ``g`` where ``x > 0``, else 0.
+    """
+
+    def forward(self, ctx, x):
+        ctx.out = np.maximum(x, 0, out=ctx.buffer("r", x.shape, x.dtype))
+        return ctx.out
+
+    def backward(self, ctx, g, x):
+        dx = ctx.buffer("dx", x.shape, x.dtype)
+        np.multiply(g, x > 0, out=dx)
+        return (dx,)
+
+
+class Exp(_Elementwise):
+    """Exponential: forward ``e = exp(x)``; backward ``g * e``."""
+
+    def forward(self, ctx, x):
+        ctx.out = np.exp(x)
+        return ctx.out
+
+    def backward(self, ctx, g, x):
+        return (g * ctx.out,)
+
+
+class Log(_Elementwise):
+    """Natural logarithm: forward ``log(x)``; backward ``g / x``."""
+
+    def forward(self, ctx, x):
+        return np.log(x)
+
+    def backward(self, ctx, g, x):
+        return (g / x,)
+
+
+class Square(_Elementwise):
+    """Square: forward ``x**2``; backward ``2 * g * x``."""
+
+    def forward(self, ctx, x):
+        return np.square(x)
+
+    def backward(self, ctx, g, x):
+        return (2.0 * g * x,)
+
+
+def _log_sum_exp(z, ctx):
+    """Row-wise ``log(sum(exp(z)))`` without overflow; keeps ``exp(z - max)``."""
+    shift = z.max(axis=1, keepdims=True)
+    e = np.subtract(z, shift, out=ctx.buffer("e", z.shape, z.dtype))
+    np.exp(e, out=e)
+    total = e.sum(axis=1, keepdims=True)
+    ctx.exp_shifted, ctx.total = e, total
+    return shift + np.log(total)
+
+
+class Softmax(_Elementwise):
+    """Row-wise softmax.
+
+    Forward: ``p = exp(x - max) / sum(exp(x - max))`` per row. Backward:
+    ``p * (g - sum(g * p, axis=1))``.
+    """
+
+    def forward(self, ctx, x):
+        _log_sum_exp(x, ctx)
+        ctx.out = ctx.exp_shifted / ctx.total
+        return ctx.out
+
+    def backward(self, ctx, g, x):
+        p = ctx.out
+        return (p * (g - (g * p).sum(axis=1, keepdims=True)),)
+
+
+class LogSoftmax(_Elementwise):
+    """Row-wise log-softmax, by log-sum-exp.
+
+    Forward: ``x - logsumexp(x)`` per row. Backward:
+    ``g - softmax(x) * sum(g, axis=1)``.
+    """
+
+    def forward(self, ctx, x):
+        return x - _log_sum_exp(x, ctx)
+
+    def backward(self, ctx, g, x):
+        p = ctx.exp_shifted / ctx.total
+        return (g - p * g.sum(axis=1, keepdims=True),)
+
+
+# -- penalties and fused losses ------------------------------------------------------
+
+
+class L2Penalty(Op):
+    """Squared Frobenius norm of some parameters, times half a strength.
+
+    ``L2Penalty(strength, W1, W2, ...)`` with ``strength`` a scalar node.
+
+    Forward: ``0.5 * strength * sum_l ||W_l||_F^2``.
+    Backward: ``strength * W_l`` for each ``W_l``; none for ``strength``.
+    """
+
+    def forward(self, ctx, strength, *weights):
+        strength = float(strength)
+        return 0.5 * strength * sum(np.vdot(W, W) for W in weights)
+
+    def backward(self, ctx, g, strength, *weights):
+        scale = float(g) * float(strength)
+        return (
+            None,
+            *(
+                scale * W if need else None
+                for need, W in zip(ctx.needs[1:], weights, strict=True)
+            ),
+        )
+
+    def output_shape(self, *shapes):
+        return ()
+
+
+def _sample_scale(weights, n_samples, dtype):
+    """Per-sample factor of a weighted-sum loss: ``weights`` or ``1 / n``."""
+    if weights is None:
+        return dtype.type(1.0 / n_samples)
+    return weights.astype(dtype, copy=False)
+
+
+class _WeightedLoss(Op):
+    """Base of the fused losses: ``sum_i w_i * loss_i`` over the samples.
+
+    Arguments: ``logits`` (n, k), ``targets`` (n, k) and optionally
+    ``weights`` (n,). Without weights the loss is the mean over samples;
+    weights that sum to one give the weighted mean, which is what the
+    estimators feed (``s_i / S``).
+    """
+
+    def output_shape(self, *shapes):
+        return ()
+
+    def _weighted_total(self, per_element, weights):
+        if weights is None:
+            return per_element.sum() / per_element.shape[0]
+        return (weights @ per_element).sum()
+
+    def _scaled(self, residual, g, weights, z):
+        """``residual * g * w_i`` row by row, in place."""
+        scale = _sample_scale(weights, z.shape[0], z.dtype)
+        if np.ndim(scale):
+            residual *= scale[:, None]
+        else:
+            residual *= scale
+        residual *= g
+        return residual
+
+
+class SigmoidCrossEntropy(_WeightedLoss):
+    """Binary cross-entropy on logits, fused with the sigmoid.
+
+    For targets ``y`` in [0, 1] (one column for a binary problem, one per
+    label for multilabel ones) and logits ``z``, per sample
+
+        loss_i = sum_k [ log(1 + exp(z_ik)) - y_ik * z_ik ]
+
+    which equals ``-y log(sigmoid(z)) - (1 - y) log(1 - sigmoid(z))`` but
+    is computed as ``logaddexp(0, z) - y * z``: finite for every finite ``z``.
+
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only.
+    """
+
+    def forward(self, ctx, z, y, weights=None):
+        per_element = np.logaddexp(0.0, z, out=ctx.buffer("l", z.shape, z.dtype))
+        per_element -= y * z
+        return self._weighted_total(per_element, weights)
+
+    def backward(self, ctx, g, z, y, weights=None):
+        residual = expit(z, out=ctx.buffer("dz", z.shape, z.dtype))
+        residual -= y
+        return (self._scaled(residual, g, weights, z), None, None)[: len(self.parents)]
+
+
+class SoftmaxCrossEntropy(_WeightedLoss):
+    """Categorical cross-entropy on logits, fused with the softmax.
+
+    For one-hot (or any probability-row) targets ``Y`` and logits ``Z``, per
+    sample ``loss_i = logsumexp(Z_i) - sum_k Y_ik Z_ik``, computed with the
+    row maximum shifted out: finite for every finite ``Z``.
+
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Backward: ``g * w_i * (softmax(Z_i) - Y_i)`` for the logits only.
+    """
+
+    def forward(self, ctx, z, y, weights=None):
+        lse = _log_sum_exp(z, ctx)
+        per_sample = lse[:, 0] - np.einsum("ij,ij->i", y, z)
+        return self._weighted_total(per_sample[:, None], weights)
+
+    def backward(self, ctx, g, z, y, weights=None):
+        residual = ctx.exp_shifted
+        residual /= ctx.total
+        residual -= y
+        return (self._scaled(residual, g, weights, z), None, None)[: len(self.parents)]
+
+
+#: Activation functions by scikit-learn's names.
+ACTIVATIONS = {
+    "identity": Identity,
+    "logistic": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+}
