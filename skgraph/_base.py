@@ -1,0 +1,250 @@
+"""What both classifiers share: validation, label and weight encoding, the
+training feed, and prediction from the graph's logits.
+
+The path of the data through ``fit`` is one straight line: validate -> encode
+labels and weights -> build the graph -> minimise its objective -> unpack the
+parameters. Subclasses supply the graph and the solver; prediction runs the
+forward pass of ``graph_`` up to its logits node.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelBinarizer, LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+_FLOATS = (np.float64, np.float32)
+_SPARSE_FORMATS = ("csr", "csc")
+
+
+class _Targets:
+    """Encoded labels of a training set.
+
+    Attributes
+    ----------
+    Y : ndarray of shape (n_samples, n_outputs)
+        What the loss node is fed: one 0/1 column for a binary problem, one
+        per label for multilabel, one-hot rows for multiclass.
+    codes : ndarray of shape (n_samples,) or None
+        Class index of each sample (``None`` for multilabel).
+    output : {"logistic", "softmax"}
+        The link (and fused loss) of the output layer.
+    """
+
+    def __init__(self, Y, codes, output):
+        self.Y = Y
+        self.codes = codes
+        self.output = output
+
+
+class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
+    """Base of the skgraph classifiers (not for direct use).
+
+    Subclasses set ``self._network`` (a :class:`~skgraph.networks.Network`)
+    and ``self.graph_`` in ``fit``, and define ``_penalty_coefficient`` (the
+    L2 strength before it is divided by the sum of the weights ``S``).
+    """
+
+    _supports_multilabel = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = self._supports_multilabel
+        return tags
+
+    # -- validation and encoding ---------------------------------------------------
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
+        """Checked ``X`` (float64/float32, CSR/CSC), ``y`` and ``sample_weight``."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=_FLOATS,
+            multi_output=self._supports_multilabel,
+            reset=reset,
+        )
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        return X, y, sample_weight
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse=_SPARSE_FORMATS, dtype=_FLOATS, reset=False
+        )
+
+    def _fit_classes(self, y, classes=None):
+        """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
+        if self._supports_multilabel and type_of_target(y) == "multilabel-indicator":
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            return
+        self._label_binarizer = None
+        encoder = LabelEncoder().fit(y if classes is None else classes)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains 1 class ({self.classes_[0]!r}); a classifier needs "
+                "samples of at least 2 classes."
+            )
+
+    @property
+    def _is_multilabel(self):
+        return getattr(self, "_label_binarizer", None) is not None
+
+    def _encode_targets(self, y, dtype):
+        """The targets of ``y`` in terms of the fitted ``classes_``."""
+        if self._is_multilabel:
+            Y = np.asarray(self._label_binarizer.transform(y), dtype=dtype)
+            return _Targets(Y, None, "logistic")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} not in classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return _Targets(codes.astype(dtype)[:, None], codes, "logistic")
+        Y = np.zeros((len(codes), len(self.classes_)), dtype=dtype)
+        Y[np.arange(len(codes)), codes] = 1.0
+        return _Targets(Y, codes, "softmax")
+
+    def _effective_weights(self, targets, sample_weight):
+        """``s_i = sample_weight_i * class_weight[y_i]`` (as scikit-learn 1.9)."""
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return sample_weight
+        if targets.codes is None:
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        classes = np.arange(len(self.classes_))
+        if isinstance(class_weight, dict):
+            class_weight = {
+                int(np.searchsorted(self.classes_, label)): weight
+                for label, weight in class_weight.items()
+                if label in self.classes_
+            }
+        per_class = compute_class_weight(
+            class_weight, classes=classes, y=targets.codes, sample_weight=sample_weight
+        )
+        return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
+
+    def _training_feed(self, network, X, targets, weights):
+        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``."""
+        total = float(weights.sum(dtype=np.float64))
+        if not total > 0.0:
+            raise ValueError(
+                "The sample weights (times class weights) sum to "
+                f"{total}; they must have a positive sum."
+            )
+        return {
+            network.X: X,
+            network.y: targets.Y,
+            network.sample_weight: weights / X.dtype.type(total),
+            network.l2_strength: self._penalty_coefficient() / total,
+        }
+
+    def _training_objective(self, X, y, sample_weight=None):
+        """``(graph, objective node, feed)`` of the fitted model on ``(X, y)``.
+
+        Used by :func:`skgraph.check_gradients` to check the full training
+        objective at the fitted parameters.
+        """
+        check_is_fitted(self)
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=False
+        )
+        targets = self._encode_targets(y, X.dtype)
+        weights = self._effective_weights(targets, sample_weight)
+        feed = self._training_feed(self._network, X, targets, weights)
+        return self.graph_, self._network.objective, feed
+
+    def _warn_if_not_converged(self, result, hint):
+        if not result.converged and not result.stopped:
+            warnings.warn(
+                f"{type(self).__name__}: solver={self.solver!r} did not converge "
+                f"after {result.n_iter} iterations ({result.message}). {hint}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # -- prediction ----------------------------------------------------------------
+    def _logits(self, X):
+        X = self._validate_X(X)
+        network = self._network
+        trace = self.graph_.forward(network.logits, {network.X: X})
+        return trace.value(network.logits)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Column ``k`` is the probability of ``classes_[k]``; rows sum to
+            one (multilabel: each column is that label's own probability).
+        """
+        Z = self._logits(X)
+        if self._network.output == "softmax":
+            return softmax(Z, axis=1)
+        if self._is_multilabel:
+            return expit(Z)
+        return np.hstack([expit(-Z), expit(Z)])
+
+    def predict_log_proba(self, X):
+        """Log of probability estimates, computed from the logits.
+
+        Finite for any finite input (``log_softmax`` and ``log_expit`` of the
+        logits, never ``log(predict_proba(X))``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        Z = self._logits(X)
+        if self._network.output == "softmax":
+            return log_softmax(Z, axis=1)
+        if self._is_multilabel:
+            return log_expit(Z)
+        return np.hstack([log_expit(-Z), log_expit(Z)])
+
+    def predict(self, X):
+        """Predict class labels (an indicator matrix for multilabel targets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        Z = self._logits(X)
+        if self._is_multilabel:
+            return self._label_binarizer.inverse_transform((Z > 0).astype(int))
+        if Z.shape[1] == 1:
+            return self.classes_[(Z[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(Z, axis=1)]
