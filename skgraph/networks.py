@@ -34,6 +34,8 @@ class Network:
         The output layer before its link function.
     loss : Node
         The data term, a scalar.
+    penalty : Node
+        The L2 penalty, a scalar.
     objective : Node
         ``loss + penalty``, the scalar that training minimises.
     weights, biases : list of Parameter
@@ -47,6 +49,7 @@ class Network:
     l2_strength: Input
     logits: Node
     loss: Node
+    penalty: Node
     objective: Node
     weights: list = field(default_factory=list)
     biases: list = field(default_factory=list)
@@ -71,6 +74,7 @@ def _finish(graph, X, hidden, weights, biases, output, n_outputs):
         l2_strength=l2_strength,
         logits=hidden,
         loss=loss,
+        penalty=penalty,
         objective=objective,
         weights=weights,
         biases=biases,
