@@ -22,6 +22,8 @@ from skgraph._optimize import GraphObjective
 
 __all__ = ["is_dask_collection", "DaskObjective"]
 
+_SCATTER_BYTES = 64 * 1024
+
 
 def is_dask_collection(obj):
     """True for a Dask array (or another Dask collection), without importing Dask."""
@@ -60,11 +62,21 @@ class _ChunkObjective:
 
     def __init__(self, network, X, Y, weights):
         self.network = network
+        # A chunk deserialised from the network can start at an unaligned
+        # address, which sends numpy and BLAS down slow paths at every
+        # evaluation: align it once, here.
+        X, Y, weights = (_aligned(a) for a in (X, Y, weights))
         feed = {network.X: X, network.y: Y, network.sample_weight: weights}
         self.objective = GraphObjective(network.graph, network.loss, feed)
 
     def __call__(self, theta):
         return self.objective(theta)
+
+
+def _aligned(array):
+    if isinstance(array, np.ndarray):
+        return np.require(array, requirements=("C", "A"))
+    return array
 
 
 def _build_chunk(network, X, Y, weights):
@@ -133,9 +145,12 @@ class DaskObjective:
         """Loss and gradient at ``theta``, summed over all chunks plus the penalty."""
         client = self.client
         theta = np.asarray(theta, dtype=np.float64)
-        theta_future = client.scatter(theta, broadcast=True, hash=False)
+        # A small vector travels inside each task; a large one is sent to
+        # every worker once and referenced.
+        if theta.nbytes > _SCATTER_BYTES:
+            theta = client.scatter(theta, broadcast=True, hash=False)
         tasks = [
-            client.submit(_evaluate_chunk, chunk, theta_future, pure=False)
+            client.submit(_evaluate_chunk, chunk, theta, pure=False)
             for chunk in self._chunks
         ]
         try:

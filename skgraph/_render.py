@@ -17,7 +17,8 @@ _STYLE = {
 def _shape_text(shape):
     if shape is None:
         return "?"
-    return "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
+    dims = ["n" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def _array_text(value, precision):
@@ -29,7 +30,7 @@ def _array_text(value, precision):
     array = np.asarray(value)
     if array.size <= 6:
         text = np.array2string(
-            array, precision=precision, separator=", ", suppress_small=True
+            array, precision=precision, separator=", ", suppress_small=False
         )
         return " ".join(text.split())
     return (

@@ -202,7 +202,10 @@ class Trace:
     Notes
     -----
     Reusing a trace for a further pass overwrites its values and lets ops
-    reuse their buffers; keep one trace per thread.
+    reuse their buffers; keep one trace per thread. A trace made by
+    :meth:`Program.forward` refers to the live parameter values (no copy on
+    the training path); :meth:`Graph.forward` and :meth:`Graph.backward`
+    freeze them, so such a trace stays consistent after later updates.
     """
 
     def __init__(self, program):
@@ -346,6 +349,13 @@ class Program:
         return out
 
 
+def _snapshot(trace):
+    """Freeze the parameter values a trace refers to (they are live views)."""
+    for param in trace.program.parameters:
+        trace.values[param.index] = trace.values[param.index].copy()
+    return trace
+
+
 class Graph:
     """A computation graph: nodes in topological order, parameters in one vector.
 
@@ -449,7 +459,7 @@ class Graph:
         feed : dict of {Input: array-like}
             Values of the input nodes the outputs depend on.
         """
-        return self.program(outputs).forward(feed)
+        return _snapshot(self.program(outputs).forward(feed))
 
     def backward(self, loss, feed, outputs=()):
         """Run a forward and a backward pass of ``loss``; return the trace.
@@ -459,7 +469,7 @@ class Graph:
         """
         outputs = tuple(outputs) if isinstance(outputs, list | tuple) else (outputs,)
         program = self.program((loss, *outputs), loss=loss)
-        return program.backward(program.forward(feed))
+        return _snapshot(program.backward(program.forward(feed)))
 
     def value_and_grad(self, loss, feed):
         """Return ``(loss value, flat parameter gradient)`` at the current ``theta``."""
