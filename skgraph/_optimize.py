@@ -41,7 +41,8 @@ class GraphObjective:
     n_calls : int
         How many times the objective was evaluated.
     last_grad_norm : float
-        Euclidean norm of the last gradient returned.
+        Euclidean norm of the last gradient returned (``inf`` before the
+        first call).
     """
 
     def __init__(self, graph, loss, feed):
@@ -52,7 +53,12 @@ class GraphObjective:
         self.trace = Trace(self.program)
         self._grad = np.empty_like(graph.theta)
         self.n_calls = 0
-        self.last_grad_norm = np.inf
+
+    @property
+    def last_grad_norm(self):
+        if self.n_calls == 0:
+            return np.inf
+        return float(np.linalg.norm(self._grad))  # computed only when asked
 
     def __call__(self, theta):
         """Loss (float) and gradient (new float64 array) at ``theta``."""
@@ -62,7 +68,6 @@ class GraphObjective:
         program.backward(trace)
         grad = program.gradient_into(trace, self._grad)
         self.n_calls += 1
-        self.last_grad_norm = float(np.linalg.norm(grad))
         return float(trace.values[self.loss.index]), grad.astype(np.float64)
 
 
@@ -220,6 +225,7 @@ def minimize(
     max_fun=15000,
     learning_rate="auto",
     initial_step=1.0,
+    options=None,
     verbose=0,
     callback=None,
 ):
@@ -245,6 +251,9 @@ def minimize(
         The step of ``"gd"``; ``"auto"`` backtracks from ``initial_step``.
     initial_step : float, default=1.0
         First trial step of ``learning_rate="auto"``.
+    options : dict, optional
+        scipy options of ``"lbfgs"``/``"cg"`` that replace the defaults
+        above (scikit-learn's MLP, say, keeps scipy's ``ftol`` and ``maxls``).
     verbose : int, default=0
         Print the loss and gradient norm after each iteration.
     callback : callable, optional
@@ -266,10 +275,11 @@ def minimize(
             "maxls": 50,
             "gtol": tol,
             "ftol": 64 * np.finfo(float).eps,
+            **(options or {}),
         }
         return _scipy_minimize(fun, theta0, "L-BFGS-B", monitor, options)
     if solver == "cg":
-        options = {"maxiter": max_iter, "gtol": tol}
+        options = {"maxiter": max_iter, "gtol": tol, **(options or {})}
         return _scipy_minimize(fun, theta0, "CG", monitor, options)
     rate = ("auto", float(initial_step)) if learning_rate == "auto" else learning_rate
     return _gradient_descent(

@@ -26,9 +26,21 @@ Example
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 
 __all__ = ["Graph", "Node", "Input", "Parameter", "Op", "Trace", "Program"]
+
+
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
+#: The seed dLoss/dLoss of a scalar loss, by its type. Read-only, so that one
+#: array serves every pass: an op must never write into its incoming gradient.
+_UNIT_SEEDS = {t: _read_only(np.ones((), t)) for t in (np.float64, np.float32)}
 
 
 class Node:
@@ -144,13 +156,14 @@ class Op(Node):
     def __init__(self, *parents, name=None):
         if not parents:
             raise ValueError(f"{type(self).__name__} needs at least one parent node.")
-        graph = parents[0].graph
         for parent in parents:
             if not isinstance(parent, Node):
                 raise TypeError(
                     f"{type(self).__name__} takes nodes as arguments, "
                     f"got {type(parent).__name__}."
                 )
+        graph = parents[0].graph
+        for parent in parents:
             if parent.graph is not graph:
                 raise ValueError(
                     f"{type(self).__name__}: node {parent.name!r} belongs to "
@@ -183,12 +196,16 @@ class Context:
         self.needs = needs
         self._buffers = {}
 
-    def buffer(self, key, shape, dtype):
-        """Return an uninitialised array, reused across passes of the trace."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[key] = np.empty(shape, dtype=dtype)
-        return buf
+    def buffer(self, key, shape, dtype, order="C"):
+        """Return an uninitialised array, reused across passes of the trace.
+
+        ``order`` is its memory layout, ``"C"`` (row-major) or ``"F"``.
+        """
+        spec = (shape, dtype, order)
+        entry = self._buffers.get(key)
+        if entry is None or entry[0] != spec:
+            entry = self._buffers[key] = (spec, np.empty(shape, dtype, order))
+        return entry[1]
 
 
 class Trace:
@@ -214,6 +231,10 @@ class Trace:
         self.values = [None] * n_nodes
         self.grads = [None] * n_nodes
         self.contexts = [None] * n_nodes
+        #: After a backward pass: every parameter gradient in one flat vector
+        #: laid out like ``graph.theta`` (``trace.grad(param)`` is a view).
+        self.parameter_grad = None
+        self._parameter_grads = []
         for node in program.forward_nodes:
             self.contexts[node.index] = Context(program.needs.get(node.index, ()))
 
@@ -263,6 +284,16 @@ class Program:
             for node in self.forward_nodes
             if isinstance(node, Op)
         ]
+        # Parameter node index -> its slot in the flat gradient.
+        self._parameter_slots = {p.index: p.param_index for p in graph.parameters}
+        # ``gather(values)`` lists a step's argument values (a C-level getter:
+        # the per-step Python cost is what small batches pay for).
+        self._gathers = {
+            index: itemgetter(slice(parents[0], parents[0] + 1))
+            if len(parents) == 1
+            else itemgetter(*parents)
+            for _, index, parents in self._forward_steps
+        }
         self.needs = {}
         self._backward_steps = []
         if loss is not None:
@@ -299,53 +330,77 @@ class Program:
         views = self.graph._views
         for node in self.parameters:
             values[node.index] = views[node.param_index]
-        contexts = trace.contexts
-        for node, index, parents in self._forward_steps:
-            values[index] = node.forward(contexts[index], *[values[i] for i in parents])
+        contexts, gathers = trace.contexts, self._gathers
+        for node, index, _ in self._forward_steps:
+            values[index] = node.forward(contexts[index], *gathers[index](values))
         return trace
 
     def backward(self, trace, grad_out=None):
         """Fill ``trace.grads`` by reverse-mode differentiation of ``loss``.
 
         Gradients reaching a node along several edges are summed (the
-        multivariate chain rule). Returns the trace.
+        multivariate chain rule). A parameter's are summed straight into its
+        slice of the flat ``trace.parameter_grad`` (reused by later passes),
+        so no array is allocated for the sum and none is kept alive for it.
+        Returns the trace.
         """
-        values, grads, contexts = trace.values, trace.grads, trace.contexts
-        for i in range(len(grads)):
-            grads[i] = None
-        loss_value = values[self.loss.index]
-        grads[self.loss.index] = (
-            np.ones_like(loss_value) if grad_out is None else grad_out
-        )
+        values, contexts = trace.values, trace.contexts
+        grads = trace.grads = [None] * len(values)
+        flat_grads = self._parameter_grads(trace)
+        slots = self._parameter_slots
+        if grad_out is None:  # dLoss/dLoss = 1, typed like the loss
+            loss_value = values[self.loss.index]
+            grad_out = _UNIT_SEEDS.get(type(loss_value))
+            if grad_out is None:
+                grad_out = np.ones(np.shape(loss_value), np.result_type(loss_value))
+        grads[self.loss.index] = grad_out
+        gathers = self._gathers
         for node, index, parents in self._backward_steps:
             grad = grads[index]
             if grad is None:
                 continue
-            parent_grads = node.backward(
-                contexts[index], grad, *[values[i] for i in parents]
-            )
+            parent_grads = node.backward(contexts[index], grad, *gathers[index](values))
             for parent, parent_grad in zip(parents, parent_grads, strict=True):
                 if parent_grad is None:
                     continue
                 previous = grads[parent]
-                grads[parent] = (
-                    parent_grad if previous is None else previous + parent_grad
-                )
+                slot = slots.get(parent)
+                if slot is None:
+                    grads[parent] = (
+                        parent_grad if previous is None else previous + parent_grad
+                    )
+                elif previous is None:
+                    view = flat_grads[slot]
+                    np.copyto(view, parent_grad)
+                    grads[parent] = view
+                else:
+                    previous += parent_grad
+        for param in self.graph.parameters:  # nothing flowed there: zero
+            if grads[param.index] is None:
+                flat_grads[param.param_index].fill(0.0)
         return trace
+
+    def _parameter_grads(self, trace):
+        """The views of ``trace.parameter_grad``, one per parameter."""
+        theta = self.graph.theta
+        flat = trace.parameter_grad
+        if flat is None or flat.shape != theta.shape or flat.dtype != theta.dtype:
+            flat = trace.parameter_grad = np.empty_like(theta)
+            trace._parameter_grads = [
+                flat[p.offset : p.offset + p.size].reshape(p.shape)
+                for p in self.graph.parameters
+            ]
+        return trace._parameter_grads
 
     def gradient_into(self, trace, out):
         """Write the parameter gradients of ``trace`` into the flat vector ``out``.
 
         Parameters the loss does not depend on get a zero gradient.
         """
-        grads = trace.grads
-        for param in self.graph.parameters:
-            view = out[param.offset : param.offset + param.size]
-            grad = grads[param.index]
-            if grad is None:
-                view.fill(0.0)
-            else:
-                view.reshape(param.shape)[...] = grad
+        if trace.parameter_grad is None:  # no backward pass yet
+            out.fill(0.0)
+        else:
+            np.copyto(out, trace.parameter_grad)
         return out
 
 
@@ -523,10 +578,124 @@ class Graph:
             self, trace, values=values, grads=grads, precision=precision
         )
 
+    def draw(
+        self,
+        trace=None,
+        *,
+        values=True,
+        grads=True,
+        precision=3,
+        ax=None,
+        title=None,
+        fontsize=9.0,
+        legend=True,
+    ):
+        """Draw the graph with matplotlib (no Graphviz needed).
+
+        A layered drawing from left to right: a compute node's column is its
+        topological depth, and inputs and parameters sit next to the node that
+        uses them. Each node is a box coloured by its kind, labelled with its
+        name, kind and shape and, given a trace, its value (blue) and gradient
+        (red).
+
+        Parameters
+        ----------
+        trace : Trace, optional
+            A pass whose values and gradients annotate the nodes.
+        values, grads : bool, default=True
+            Which annotations to show when ``trace`` is given.
+        precision : int, default=3
+            Significant digits of printed numbers.
+        ax : matplotlib Axes, optional
+            Where to draw; by default a new pyplot figure sized to the graph.
+        title : str, optional
+            A title above the graph.
+        fontsize : float, default=9.0
+        legend : bool, default=True
+            Whether to explain the colours under the graph.
+
+        Returns
+        -------
+        figure : matplotlib.figure.Figure
+        """
+        from skgraph._render import draw_graph
+
+        return draw_graph(
+            self,
+            trace,
+            values=values,
+            grads=grads,
+            precision=precision,
+            ax=ax,
+            title=title,
+            fontsize=fontsize,
+            legend=legend,
+        )
+
+    def save(
+        self,
+        path,
+        trace=None,
+        *,
+        values=True,
+        grads=True,
+        precision=3,
+        engine="auto",
+        dpi=150,
+    ):
+        """Write the graph to a ``.dot``, ``.svg``, ``.png`` or ``.pdf`` file.
+
+        ``.dot`` (or ``.gv``) files hold the text of :meth:`to_dot`. Pictures
+        are rendered by Graphviz's ``dot`` program when it is installed, and
+        otherwise by :meth:`draw` (matplotlib), so they never need Graphviz.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write; its suffix chooses the format.
+        trace : Trace, optional
+            A pass whose values and gradients annotate the nodes.
+        values, grads : bool, default=True
+            Which annotations to show when ``trace`` is given.
+        precision : int, default=3
+            Significant digits of printed numbers.
+        engine : {"auto", "graphviz", "matplotlib"}, default="auto"
+            Who renders pictures: Graphviz when available (``"auto"``), only
+            Graphviz (an error without it) or always matplotlib.
+        dpi : int, default=150
+            Resolution of ``.png`` files drawn by matplotlib.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        from skgraph._render import save_graph
+
+        return save_graph(
+            self,
+            path,
+            trace,
+            values=values,
+            grads=grads,
+            precision=precision,
+            engine=engine,
+            dpi=dpi,
+        )
+
     def _repr_svg_(self):
+        """Jupyter: the graph as SVG, drawn by Graphviz (``None`` without it)."""
         from skgraph._render import dot_to_svg
 
         return dot_to_svg(self.to_dot())
+
+    def _repr_html_(self):
+        """Jupyter without Graphviz: the DOT text and how to get a picture."""
+        from skgraph._render import dot_fallback_html, graphviz_available
+
+        if graphviz_available():
+            return None  # _repr_svg_ shows the picture
+        return dot_fallback_html(self.to_dot())
 
     # -- pickling ---------------------------------------------------------------
     def __getstate__(self):

@@ -162,7 +162,12 @@ def mlp_graph(
             biases.append(b)
             args.append(b)
         is_last = layer == n_layers - 1
-        hidden = ops.Affine(*args, name="logits" if is_last else f"z{suffix}")
+        if is_last:
+            # Column-major logits: the softmax's row-wise reductions vectorise.
+            order = "F" if output == "softmax" else "C"
+            hidden = ops.Affine(*args, order=order, name="logits")
+        else:
+            hidden = ops.Affine(*args, name=f"z{suffix}")
         if not is_last:
             hidden = ops.ACTIVATIONS[activation](hidden, name=f"h{suffix}")
     return _finish(graph, X, hidden, weights, biases, output, n_outputs)

@@ -11,7 +11,6 @@ of how they are written, not because extreme values are cut off.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit
 
 from skgraph.graph import Op
@@ -53,9 +52,16 @@ def _unbroadcast(grad, shape):
 
 
 def _broadcast_shape(*shapes):
+    """The broadcast of shapes for drawing; ``None`` dimensions are unknown."""
     if any(s is None for s in shapes):
         return None
-    return np.broadcast_shapes(*shapes)
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for dims in zip(*padded, strict=True):
+        known = [n for n in dims if n is not None and n != 1]
+        out.append(known[0] if known else (None if None in dims else 1))
+    return tuple(out)
 
 
 class _Elementwise(Op):
@@ -95,25 +101,43 @@ class Affine(Op):
     computed only when wanted: for a first layer fed by data it is not, which
     saves a whole matrix product per pass. ``x`` may be a scipy.sparse matrix
     (CSR or CSC); the bias is optional (``Affine(x, W)``).
+
+    ``order="F"`` stores ``z`` column-major: each of its ``k`` columns is
+    then contiguous, which lets the row-wise reductions of a softmax over a
+    few classes run as ``k`` vectorised passes instead of one short loop per
+    row, and makes ``dW`` the product ``(g.T @ x).T`` of contiguous operands.
     """
 
+    def __init__(self, x, W, b=None, *, order="C", name=None):
+        if order not in ("C", "F"):
+            raise ValueError(f"order must be 'C' or 'F', got {order!r}.")
+        self.order = order
+        super().__init__(*(p for p in (x, W, b) if p is not None), name=name)
+
     def forward(self, ctx, x, W, b=None):
-        if sp.issparse(x):
-            out = np.asarray(x @ W)
-        else:
-            out = ctx.buffer("z", (x.shape[0], W.shape[1]), np.result_type(x, W))
+        shape, dtype = (x.shape[0], W.shape[1]), np.result_type(x.dtype, W.dtype)
+        out = ctx.buffer("z", shape, dtype, self.order)
+        if isinstance(x, np.ndarray):
             np.matmul(x, W, out=out)
+        else:  # scipy.sparse
+            out[...] = x @ W
         if b is not None:
             out += b
         return out
 
     def backward(self, ctx, g, x, W, b=None):
         needs = ctx.needs
-        dx = g @ W.T if needs[0] else None
+        dx = None
+        if needs[0]:
+            shape, dtype = (g.shape[0], W.shape[0]), np.result_type(g.dtype, W.dtype)
+            dx = np.matmul(g, W.T, out=ctx.buffer("dx", shape, dtype))
         dW = None
         if needs[1]:
-            if sp.issparse(x):
+            if not isinstance(x, np.ndarray):  # scipy.sparse
                 dW = np.asarray(x.T @ g)
+            elif g.flags.f_contiguous and not g.flags.c_contiguous:
+                dWt = ctx.buffer("dW", W.shape[::-1], W.dtype)
+                dW = np.matmul(g.T, x, out=dWt).T
             else:
                 dW = np.matmul(x.T, g, out=ctx.buffer("dW", W.shape, W.dtype))
         if b is None:
@@ -133,13 +157,13 @@ class Add(Op):
     """
 
     def forward(self, ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
         return a + b
 
     def backward(self, ctx, g, a, b):
-        return tuple(
-            _unbroadcast(g, shape) if need else None
-            for need, shape in zip(ctx.needs, ctx.shapes, strict=True)
+        need_a, need_b = ctx.needs
+        return (
+            _unbroadcast(g, np.shape(a)) if need_a else None,
+            _unbroadcast(g, np.shape(b)) if need_b else None,
         )
 
     def output_shape(self, a, b):
@@ -186,8 +210,10 @@ class Sum(Op):
         return (np.broadcast_to(g, x.shape).astype(x.dtype),)
 
     def output_shape(self, shape):
-        if self.axis is None or shape is None:
+        if self.axis is None:
             return ()
+        if shape is None:
+            return None
         return tuple(n for i, n in enumerate(shape) if i != self.axis % len(shape))
 
 
@@ -306,11 +332,17 @@ class Square(_Elementwise):
         return (2.0 * g * x,)
 
 
+def _order(a):
+    """The memory layout of ``a`` that its buffers should share: "C" or "F"."""
+    return "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+
+
 def _log_sum_exp(z, ctx):
     """Row-wise ``log(sum(exp(z)))`` without overflow; keeps ``exp(z - max)``."""
     shift = z.max(axis=1, keepdims=True)
-    e = np.subtract(z, shift, out=ctx.buffer("e", z.shape, z.dtype))
-    np.exp(e, out=e)
+    e = np.subtract(z, shift, out=ctx.buffer("e", z.shape, z.dtype, _order(z)))
+    with np.errstate(under="ignore"):  # exp(-large) -> 0 is exact enough
+        np.exp(e, out=e)
     total = e.sum(axis=1, keepdims=True)
     ctx.exp_shifted, ctx.total = e, total
     return shift + np.log(total)
@@ -361,28 +393,21 @@ class L2Penalty(Op):
     """
 
     def forward(self, ctx, strength, *weights):
-        strength = float(strength)
-        return 0.5 * strength * sum(np.vdot(W, W) for W in weights)
+        total = 0.0
+        for W in weights:
+            total += np.vdot(W, W)
+        return 0.5 * float(strength) * total
 
     def backward(self, ctx, g, strength, *weights):
         scale = float(g) * float(strength)
+        needs = ctx.needs
         return (
             None,
-            *(
-                scale * W if need else None
-                for need, W in zip(ctx.needs[1:], weights, strict=True)
-            ),
+            *[scale * W if needs[i] else None for i, W in enumerate(weights, 1)],
         )
 
     def output_shape(self, *shapes):
         return ()
-
-
-def _sample_scale(weights, n_samples, dtype):
-    """Per-sample factor of a weighted-sum loss: ``weights`` or ``1 / n``."""
-    if weights is None:
-        return dtype.type(1.0 / n_samples)
-    return weights.astype(dtype, copy=False)
 
 
 class _WeightedLoss(Op):
@@ -400,16 +425,17 @@ class _WeightedLoss(Op):
     def _weighted_total(self, per_element, weights):
         if weights is None:
             return per_element.sum() / per_element.shape[0]
-        return (weights @ per_element).sum()
+        per_column = weights.astype(per_element.dtype, copy=False) @ per_element
+        return per_column[0] if per_column.size == 1 else per_column.sum()
 
-    def _scaled(self, residual, g, weights, z):
+    def _scaled(self, residual, g, weights):
         """``residual * g * w_i`` row by row, in place."""
-        scale = _sample_scale(weights, z.shape[0], z.dtype)
-        if np.ndim(scale):
-            residual *= scale[:, None]
+        if weights is None:
+            residual *= g / residual.shape[0]
         else:
-            residual *= scale
-        residual *= g
+            residual *= weights.astype(residual.dtype, copy=False)[:, None]
+            if float(g) != 1.0:  # the usual seed is exactly one: skip a pass
+                residual *= g
         return residual
 
 
@@ -422,21 +448,33 @@ class SigmoidCrossEntropy(_WeightedLoss):
         loss_i = sum_k [ log(1 + exp(z_ik)) - y_ik * z_ik ]
 
     which equals ``-y log(sigmoid(z)) - (1 - y) log(1 - sigmoid(z))`` but
-    is computed as ``logaddexp(0, z) - y * z``: finite for every finite ``z``.
+    is computed as ``max(z, 0) + log1p(exp(-|z|)) - y * z``: finite for every
+    finite ``z``, and accurate where the loss is tiny.
 
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
-    Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only.
+    Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
+    ``sigmoid(z) = max(e, [z >= 0]) / (1 + e)`` (``1 / (1 + e)`` for
+    ``z >= 0``, ``e / (1 + e)`` below) from the forward pass's
+    ``e = exp(-|z|)``: exact in both tails, and a few cheap passes.
     """
 
     def forward(self, ctx, z, y, weights=None):
-        per_element = np.logaddexp(0.0, z, out=ctx.buffer("l", z.shape, z.dtype))
-        per_element -= y * z
+        e = np.copysign(z, -1.0, out=ctx.buffer("e", z.shape, z.dtype))  # -|z|
+        with np.errstate(under="ignore"):  # exp(-|z|) -> 0 is exact enough
+            np.exp(e, out=e)
+        per_element = np.log1p(e, out=ctx.buffer("l", z.shape, z.dtype))
+        scratch = np.maximum(z, 0.0, out=ctx.buffer("dz", z.shape, z.dtype))
+        per_element += scratch
+        per_element -= np.multiply(y, z, out=scratch)
+        ctx.exp_abs = e
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        residual = expit(z, out=ctx.buffer("dz", z.shape, z.dtype))
+        e = ctx.exp_abs
+        residual = np.maximum(e, z >= 0, out=ctx.buffer("dz", z.shape, z.dtype))
+        residual /= np.add(e, 1.0, out=ctx.buffer("l", z.shape, z.dtype))
         residual -= y
-        return (self._scaled(residual, g, weights, z), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
 
 class SoftmaxCrossEntropy(_WeightedLoss):
@@ -448,18 +486,23 @@ class SoftmaxCrossEntropy(_WeightedLoss):
 
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
     Backward: ``g * w_i * (softmax(Z_i) - Y_i)`` for the logits only.
+
+    Every buffer shares the layout of ``Z``: column-major logits (an
+    ``Affine(..., order="F")``) with column-major targets make each step a
+    few long vectorised passes.
     """
 
     def forward(self, ctx, z, y, weights=None):
         lse = _log_sum_exp(z, ctx)
-        per_sample = lse[:, 0] - np.einsum("ij,ij->i", y, z)
+        per_sample = lse[:, 0]
+        per_sample -= np.einsum("ij,ij->i", y, z)  # in place: keeps z's dtype
         return self._weighted_total(per_sample[:, None], weights)
 
     def backward(self, ctx, g, z, y, weights=None):
         residual = ctx.exp_shifted
         residual /= ctx.total
         residual -= y
-        return (self._scaled(residual, g, weights, z), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
 
 #: Activation functions by scikit-learn's names.
