@@ -6,6 +6,8 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 """
 
 from skgraph import ops
+from skgraph._logistic import LogisticRegressionGraph
+from skgraph._mlp import MLPClassifierGraph
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
 from skgraph.networks import Network, linear_graph, mlp_graph
@@ -13,6 +15,8 @@ from skgraph.networks import Network, linear_graph, mlp_graph
 __version__ = "0.1.0"
 
 __all__ = [
+    "LogisticRegressionGraph",
+    "MLPClassifierGraph",
     "Graph",
     "Input",
     "Parameter",

@@ -9,13 +9,14 @@ forward pass of ``graph_`` up to its logits node.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelBinarizer, LabelEncoder
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -24,8 +25,25 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
+from skgraph._dask import DaskObjective, dask_problem, is_dask_collection
+from skgraph._dask import predict_blockwise as _predict_blockwise
+
 _FLOATS = (np.float64, np.float32)
 _SPARSE_FORMATS = ("csr", "csc")
+
+
+def dask_aware(method):
+    """Let a prediction method take a Dask array: it then returns one, lazily."""
+
+    @functools.wraps(method)
+    def wrapper(self, X):
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return _predict_blockwise(self, method, X)
+        return method(self, X)
+
+    return wrapper
 
 
 class _Targets:
@@ -48,7 +66,7 @@ class _Targets:
         self.output = output
 
 
-class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
+class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Base of the skgraph classifiers (not for direct use).
 
     Subclasses set ``self._network`` (a :class:`~skgraph.networks.Network`)
@@ -57,6 +75,22 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
     """
 
     _supports_multilabel = False
+
+    def _fit_callbacks(self, network, X, y, sample_weight, max_iter):
+        """scikit-learn's callbacks for this fit: one task per iteration or epoch.
+
+        See :class:`skgraph._callbacks.FitCallbacks`; the snapshot handed to a
+        hook that asks for a fitted estimator is a copy of ``network`` at the
+        solver's current parameters.
+        """
+        return FitCallbacks(
+            self,
+            X,
+            y,
+            sample_weight,
+            max_iter,
+            snapshot=lambda theta: network_snapshot(network, theta),
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -95,8 +129,7 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
             self.classes_ = self._label_binarizer.classes_
             return
         self._label_binarizer = None
-        encoder = LabelEncoder().fit(y if classes is None else classes)
-        self.classes_ = encoder.classes_
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y contains 1 class ({self.classes_[0]!r}); a classifier needs "
@@ -112,16 +145,19 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
         if self._is_multilabel:
             Y = np.asarray(self._label_binarizer.transform(y), dtype=dtype)
             return _Targets(Y, None, "logistic")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels {unseen.tolist()} not in classes_ "
-                f"{self.classes_.tolist()}."
-            )
+        n_classes = len(self.classes_)
         codes = np.searchsorted(self.classes_, y)
-        if len(self.classes_) == 2:
+        np.minimum(codes, n_classes - 1, out=codes)
+        unseen = self.classes_[codes] != y
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unseen]).tolist()} not in "
+                f"classes_ {self.classes_.tolist()}."
+            )
+        if n_classes == 2:
             return _Targets(codes.astype(dtype)[:, None], codes, "logistic")
-        Y = np.zeros((len(codes), len(self.classes_)), dtype=dtype)
+        # Column-major, like the softmax logits of networks.mlp_graph.
+        Y = np.zeros((len(codes), n_classes), dtype=dtype, order="F")
         Y[np.arange(len(codes)), codes] = 1.0
         return _Targets(Y, codes, "softmax")
 
@@ -139,23 +175,39 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
                 for label, weight in class_weight.items()
                 if label in self.classes_
             }
-        per_class = compute_class_weight(
-            class_weight, classes=classes, y=targets.codes, sample_weight=sample_weight
-        )
+        with np.errstate(divide="ignore"):
+            per_class = compute_class_weight(
+                class_weight,
+                classes=classes,
+                y=targets.codes,
+                sample_weight=sample_weight,
+            )
+        # "balanced" gives a class whose samples all weigh 0 an infinite
+        # weight; those samples still contribute nothing.
+        per_class[~np.isfinite(per_class)] = 0.0
         return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
 
     def _training_feed(self, network, X, targets, weights):
-        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``."""
-        total = float(weights.sum(dtype=np.float64))
-        if not total > 0.0:
-            raise ValueError(
-                "The sample weights (times class weights) sum to "
-                f"{total}; they must have a positive sum."
-            )
+        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
+
+        ``weights=None`` means that every sample weighs one: ``S`` is the
+        number of samples and the loss nodes take the plain mean, with no
+        weight vector to make or read.
+        """
+        if weights is None:
+            total, normalized = float(X.shape[0]), None
+        else:
+            total = float(weights.sum(dtype=np.float64))
+            if not total > 0.0:
+                raise ValueError(
+                    "The sample weights (times class weights) sum to "
+                    f"{total}; they must have a positive sum."
+                )
+            normalized = weights / X.dtype.type(total)
         return {
             network.X: X,
             network.y: targets.Y,
-            network.sample_weight: weights / X.dtype.type(total),
+            network.sample_weight: normalized,
             network.l2_strength: self._penalty_coefficient() / total,
         }
 
@@ -174,6 +226,27 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
         feed = self._training_feed(self._network, X, targets, weights)
         return self.graph_, self._network.objective, feed
 
+    def _distributed_problem(self, X, y, sample_weight, build_network):
+        """``(network, objective)`` of a full-batch fit on Dask arrays.
+
+        Validation, label and weight encoding run on the cluster (see
+        :func:`skgraph._dask.dask_problem`); ``build_network(n_features,
+        n_outputs, output, dtype)`` makes the graph; the objective evaluates
+        each row chunk's loss and gradient where the chunk lives.
+        """
+        problem = dask_problem(self, X, y, sample_weight)
+        network = build_network(
+            problem.X.shape[1], problem.Y.shape[1], problem.output, problem.X.dtype
+        )
+        objective = DaskObjective(
+            network,
+            problem.X,
+            problem.Y,
+            problem.weights,
+            self._penalty_coefficient() / problem.total,
+        )
+        return network, objective, problem
+
     def _warn_if_not_converged(self, result, hint):
         if not result.converged and not result.stopped:
             warnings.warn(
@@ -190,6 +263,7 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
         trace = self.graph_.forward(network.logits, {network.X: X})
         return trace.value(network.logits)
 
+    @dask_aware
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -210,6 +284,7 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
             return expit(Z)
         return np.hstack([expit(-Z), expit(Z)])
 
+    @dask_aware
     def predict_log_proba(self, X):
         """Log of probability estimates, computed from the logits.
 
@@ -231,6 +306,7 @@ class GraphClassifierMixin(ClassifierMixin, BaseEstimator):
             return log_expit(Z)
         return np.hstack([log_expit(-Z), log_expit(Z)])
 
+    @dask_aware
     def predict(self, X):
         """Predict class labels (an indicator matrix for multilabel targets).
 

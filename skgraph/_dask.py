@@ -182,3 +182,159 @@ class DaskObjective:
         for future in self._chunks:
             future.release()
         self._chunks = []
+
+
+class DaskProblem:
+    """Dask training data, validated and encoded for the objective.
+
+    Attributes
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Float32 or float64, one chunk across the columns.
+    Y : dask.array.Array of shape (n_samples, n_outputs)
+        The loss node's targets (one 0/1 column, or one-hot rows).
+    weights : dask.array.Array of shape (n_samples,)
+        ``s_i / S``.
+    total : float
+        ``S``, the sum of ``s_i = sample_weight_i * class_weight[y_i]``.
+    output : {"logistic", "softmax"}
+    """
+
+    def __init__(self, X, Y, weights, total, output):
+        self.X, self.Y, self.weights = X, Y, weights
+        self.total, self.output = total, output
+
+
+def _one_hot(codes, n_classes, dtype):
+    Y = np.zeros((codes.shape[0], n_classes), dtype=dtype, order="F")
+    Y[np.arange(codes.shape[0]), codes] = 1.0
+    return Y
+
+
+def dask_problem(estimator, X, y, sample_weight=None):
+    """Validate Dask training data and encode labels and weights, distributed.
+
+    Sets ``n_features_in_`` and ``classes_`` on ``estimator``. The checks and
+    reductions (finiteness, classes, weighted class counts, ``S``) run on the
+    cluster in as few passes as possible; nothing is gathered but their
+    small results.
+
+    Parameters
+    ----------
+    estimator : GraphClassifierMixin
+    X : dask.array.Array of shape (n_samples, n_features)
+    y : dask.array.Array of shape (n_samples,)
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    DaskProblem
+    """
+    import dask
+    import dask.array as da
+
+    X = da.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got a Dask array of shape {X.shape}.")
+    if X.dtype not in (np.float32, np.float64):
+        if not np.issubdtype(X.dtype, np.number):
+            raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
+        X = X.astype(np.float64)
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    X = X.rechunk({1: -1})
+    rows = X.chunks[0]
+    y = da.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            "Distributed fitting takes 1-D class labels y; got shape "
+            f"{y.shape}. Fit multilabel targets in memory."
+        )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} samples but y has {y.shape[0]}; they must match."
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X has 0 samples; at least one is required.")
+    y = y.rechunk((rows,))
+    if sample_weight is None:
+        sample_weight = da.ones(X.shape[0], chunks=(rows,), dtype=X.dtype)
+    else:
+        sample_weight = da.asarray(sample_weight).astype(X.dtype).rechunk((rows,))
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}, expected "
+                f"({X.shape[0]},)."
+            )
+    finite, classes, negative = dask.compute(
+        da.isfinite(X).all(), da.unique(y), (sample_weight < 0).any()
+    )
+    if not finite:
+        raise ValueError("Input X contains NaN or infinity.")
+    if negative:
+        raise ValueError("Negative values in sample_weight are not allowed.")
+    estimator.n_features_in_ = X.shape[1]
+    estimator.__dict__.pop("feature_names_in_", None)
+    estimator._fit_classes(np.asarray(classes))
+    classes = estimator.classes_
+    n_classes = len(classes)
+    codes = y.map_blocks(lambda b: np.searchsorted(classes, b), dtype=np.intp)
+    weights = sample_weight
+    class_weight = getattr(estimator, "class_weight", None)
+    if class_weight is not None:
+        if class_weight == "balanced":
+            counts = da.bincount(codes, weights=sample_weight, minlength=n_classes)
+            counts = np.asarray(counts.compute(), dtype=np.float64)
+            with np.errstate(divide="ignore"):
+                per_class = counts.sum() / (n_classes * counts)
+            per_class[~np.isfinite(per_class)] = 0.0
+        else:
+            per_class = np.array([class_weight.get(c, 1.0) for c in classes])
+        per_class = per_class.astype(X.dtype)
+        weights = weights * codes.map_blocks(lambda b: per_class[b], dtype=X.dtype)
+    total = float(weights.sum(dtype=np.float64).compute())
+    if not total > 0.0:
+        raise ValueError(
+            f"The sample weights (times class weights) sum to {total}; they must "
+            "have a positive sum."
+        )
+    if n_classes == 2:
+        Y = codes.astype(X.dtype)[:, None]
+        output = "logistic"
+    else:
+        Y = codes.map_blocks(
+            _one_hot,
+            n_classes,
+            X.dtype,
+            dtype=X.dtype,
+            new_axis=1,
+            chunks=(rows, (n_classes,)),
+        )
+        output = "softmax"
+    return DaskProblem(X, Y, weights / X.dtype.type(total), total, output)
+
+
+def predict_blockwise(estimator, method, X):
+    """Apply a prediction ``method`` of a fitted estimator lazily, chunk by chunk.
+
+    Returns a Dask array with ``X``'s row chunks; nothing is computed.
+    """
+    import dask.array as da
+
+    X = da.asarray(X)
+    if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has shape {X.shape}, but {type(estimator).__name__} was fitted "
+            f"with {estimator.n_features_in_} features."
+        )
+    X = X.rechunk({1: -1})
+    probe = method(estimator, np.zeros((1, X.shape[1]), dtype=X.dtype))
+
+    def apply(block):
+        return method(estimator, block)
+
+    if probe.ndim == 1:
+        return X.map_blocks(apply, dtype=probe.dtype, drop_axis=1)
+    return X.map_blocks(
+        apply, dtype=probe.dtype, chunks=(X.chunks[0], (probe.shape[1],))
+    )

@@ -174,7 +174,8 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
         if n_iter >= max_iter:
             break
         if auto:
-            step *= 2.0
+            if n_iter:  # twice the last accepted step; step0 at first
+                step *= 2.0
             sq_norm = float(grad @ grad)
             while True:
                 candidate = theta - step * grad

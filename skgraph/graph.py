@@ -190,11 +190,22 @@ class Context:
     needs : tuple of bool
         ``needs[i]`` is true when the backward pass wants the gradient with
         respect to parent ``i``.
+    grad_out : tuple of (ndarray or None)
+        Where the gradient of parent ``i`` may be written: for a parameter
+        that this node is the first to reach in the backward pass, its slice
+        of the trace's flat gradient (an op that writes there and returns
+        that array saves the engine a copy); else ``None``. Empty when no
+        parent has one.
     """
 
     def __init__(self, needs):
         self.needs = needs
+        self.grad_out = ()
         self._buffers = {}
+
+    def grad_destination(self, i):
+        """``grad_out[i]``, or ``None``."""
+        return self.grad_out[i] if i < len(self.grad_out) else None
 
     def buffer(self, key, shape, dtype, order="C"):
         """Return an uninitialised array, reused across passes of the trace.
@@ -313,6 +324,19 @@ class Program:
                     needs = tuple(p in trainable for p in parents)
                     self.needs[index] = needs
                     self._backward_steps.append((node, index, parents))
+        # The first step to reach each parameter may write its gradient in
+        # place: {step index: (parameter slot or None per parent)}.
+        self._grad_destinations = {}
+        reached = set()
+        for _, index, parents in self._backward_steps:
+            slots = []
+            for parent, need in zip(parents, self.needs[index], strict=True):
+                first = need and parent in self._parameter_slots
+                first = first and parent not in reached
+                slots.append(self._parameter_slots[parent] if first else None)
+                reached.add(parent)
+            if any(slot is not None for slot in slots):
+                self._grad_destinations[index] = tuple(slots)
 
     def forward(self, feed, trace=None):
         """Evaluate the outputs; returns the trace."""
@@ -371,7 +395,8 @@ class Program:
                     )
                 elif previous is None:
                     view = flat_grads[slot]
-                    np.copyto(view, parent_grad)
+                    if parent_grad is not view:  # not written in place
+                        np.copyto(view, parent_grad)
                     grads[parent] = view
                 else:
                     previous += parent_grad
@@ -386,10 +411,14 @@ class Program:
         flat = trace.parameter_grad
         if flat is None or flat.shape != theta.shape or flat.dtype != theta.dtype:
             flat = trace.parameter_grad = np.empty_like(theta)
-            trace._parameter_grads = [
+            views = trace._parameter_grads = [
                 flat[p.offset : p.offset + p.size].reshape(p.shape)
                 for p in self.graph.parameters
             ]
+            for index, slots in self._grad_destinations.items():
+                trace.contexts[index].grad_out = tuple(
+                    None if slot is None else views[slot] for slot in slots
+                )
         return trace._parameter_grads
 
     def gradient_into(self, trace, out):

@@ -128,18 +128,21 @@ class Affine(Op):
     def backward(self, ctx, g, x, W, b=None):
         needs = ctx.needs
         dx = None
-        if needs[0]:
-            shape, dtype = (g.shape[0], W.shape[0]), np.result_type(g.dtype, W.dtype)
-            dx = np.matmul(g, W.T, out=ctx.buffer("dx", shape, dtype))
+        if needs[0]:  # laid out like x, as the activations' buffers are
+            shape, dtype = x.shape, np.result_type(g.dtype, W.dtype)
+            dx = np.matmul(g, W.T, out=ctx.buffer("dx", shape, dtype, _order(x)))
         dW = None
         if needs[1]:
+            out = ctx.grad_destination(1)
             if not isinstance(x, np.ndarray):  # scipy.sparse
                 dW = np.asarray(x.T @ g)
-            elif g.flags.f_contiguous and not g.flags.c_contiguous:
+            elif out is None and g.flags.f_contiguous and not g.flags.c_contiguous:
                 dWt = ctx.buffer("dW", W.shape[::-1], W.dtype)
                 dW = np.matmul(g.T, x, out=dWt).T
             else:
-                dW = np.matmul(x.T, g, out=ctx.buffer("dW", W.shape, W.dtype))
+                if out is None:
+                    out = ctx.buffer("dW", W.shape, W.dtype)
+                dW = np.matmul(x.T, g, out=out)
         if b is None:
             return dx, dW
         return dx, dW, (g.sum(axis=0) if needs[2] else None)
@@ -254,12 +257,12 @@ class Sigmoid(_Elementwise):
     """
 
     def forward(self, ctx, x):
-        ctx.out = expit(x, out=ctx.buffer("s", x.shape, x.dtype))
+        ctx.out = expit(x, out=ctx.buffer("s", x.shape, x.dtype, _order(x)))
         return ctx.out
 
     def backward(self, ctx, g, x):
         s = ctx.out
-        dx = ctx.buffer("dx", s.shape, s.dtype)
+        dx = ctx.buffer("dx", s.shape, s.dtype, _order(s))
         np.subtract(1.0, s, out=dx)
         dx *= s
         dx *= g
@@ -273,12 +276,12 @@ class Tanh(_Elementwise):
     """
 
     def forward(self, ctx, x):
-        ctx.out = np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype))
+        ctx.out = np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype, _order(x)))
         return ctx.out
 
     def backward(self, ctx, g, x):
         t = ctx.out
-        dx = ctx.buffer("dx", t.shape, t.dtype)
+        dx = ctx.buffer("dx", t.shape, t.dtype, _order(t))
         np.multiply(t, t, out=dx)
         np.subtract(1.0, dx, out=dx)
         dx *= g
@@ -292,13 +295,14 @@ class ReLU(_Elementwise):
     """
 
     def forward(self, ctx, x):
-        ctx.out = np.maximum(x, 0, out=ctx.buffer("r", x.shape, x.dtype))
+        ctx.out = np.maximum(x, 0, out=ctx.buffer("r", x.shape, x.dtype, _order(x)))
         return ctx.out
 
     def backward(self, ctx, g, x):
-        dx = ctx.buffer("dx", x.shape, x.dtype)
-        np.multiply(g, x > 0, out=dx)
-        return (dx,)
+        order = _order(x)
+        positive = np.greater(x, 0, out=ctx.buffer("x>0", x.shape, np.bool_, order))
+        dx = ctx.buffer("dx", x.shape, x.dtype, order)
+        return (np.multiply(g, positive, out=dx),)
 
 
 class Exp(_Elementwise):
@@ -403,7 +407,10 @@ class L2Penalty(Op):
         needs = ctx.needs
         return (
             None,
-            *[scale * W if needs[i] else None for i, W in enumerate(weights, 1)],
+            *[
+                np.multiply(W, scale, out=ctx.grad_destination(i)) if needs[i] else None
+                for i, W in enumerate(weights, 1)
+            ],
         )
 
     def output_shape(self, *shapes):
@@ -454,27 +461,33 @@ class SigmoidCrossEntropy(_WeightedLoss):
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
     ``sigmoid(z) = max(e, [z >= 0]) / (1 + e)`` (``1 / (1 + e)`` for
-    ``z >= 0``, ``e / (1 + e)`` below) from the forward pass's
-    ``e = exp(-|z|)``: exact in both tails, and a few cheap passes.
+    ``z >= 0``, ``e / (1 + e)`` below) and ``e = exp(-|z|)``: exact in both
+    tails, and a few cheap passes. Both passes work in two buffers of the
+    logits' size (backward recomputes ``e`` rather than keep a third).
     """
 
     def forward(self, ctx, z, y, weights=None):
-        e = np.copysign(z, -1.0, out=ctx.buffer("e", z.shape, z.dtype))  # -|z|
-        with np.errstate(under="ignore"):  # exp(-|z|) -> 0 is exact enough
-            np.exp(e, out=e)
-        per_element = np.log1p(e, out=ctx.buffer("l", z.shape, z.dtype))
-        scratch = np.maximum(z, 0.0, out=ctx.buffer("dz", z.shape, z.dtype))
-        per_element += scratch
+        scratch = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
+        per_element = np.log1p(scratch, out=ctx.buffer("l", z.shape, z.dtype))
+        per_element += np.maximum(z, 0.0, out=scratch)
         per_element -= np.multiply(y, z, out=scratch)
-        ctx.exp_abs = e
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        e = ctx.exp_abs
-        residual = np.maximum(e, z >= 0, out=ctx.buffer("dz", z.shape, z.dtype))
-        residual /= np.add(e, 1.0, out=ctx.buffer("l", z.shape, z.dtype))
+        e = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
+        residual = np.greater_equal(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
+        np.maximum(residual, e, out=residual)
+        e += 1.0
+        residual /= e
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+
+
+def _exp_minus_abs(z, out):
+    """``exp(-|z|)`` into ``out``: in (0, 1], for any finite ``z``."""
+    np.copysign(z, -1.0, out=out)  # -|z|
+    with np.errstate(under="ignore"):  # exp(-|z|) -> 0 is exact enough
+        return np.exp(out, out=out)
 
 
 class SoftmaxCrossEntropy(_WeightedLoss):

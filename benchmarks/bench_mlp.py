@@ -1,0 +1,260 @@
+"""MLPClassifierGraph beside scikit-learn's MLPClassifier and PyTorch on the CPU.
+
+One hidden layer of 100 ReLU units, softmax output, ``alpha=1e-4``, on three
+10-class problems (digits, a 20,000 x 100 and a 60,000 x 784 synthetic one),
+in float64 and float32:
+
+* **adam**: seconds per epoch (batch 200, shuffled, scikit-learn's Adam
+  settings) of ``MLPClassifierGraph``, ``MLPClassifier`` and the same model
+  in PyTorch (``nn.Linear`` -> ``nn.ReLU`` -> ``nn.Linear``,
+  ``CrossEntropyLoss``, ``torch.optim.Adam`` with the weight decay that
+  equals ``alpha / batch_size``, on the weights only);
+* **lbfgs**: seconds per L-BFGS iteration of ``MLPClassifierGraph`` and
+  ``MLPClassifier`` (which computes in float64 whatever the input).
+
+Each time is the difference of a longer and a shorter fit divided by the
+extra epochs (iterations), so validation and set-up are not counted for
+anyone. Repeats of the contenders are interleaved, so drifts in machine load
+hit all alike; the tables show medians and their ratios from this one run.
+Everything runs on one thread (``threadpoolctl`` for BLAS and OpenMP,
+``torch.set_num_threads(1)``). The last table is the peak of memory
+allocated during a fit on the largest problem (``tracemalloc``, which sees
+NumPy's allocations; PyTorch's allocator is not traced).
+
+PyTorch is optional (``pip install torch``); without it its columns say so.
+
+Usage::
+
+    python benchmarks/bench_mlp.py [--repeats R] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
+
+from skgraph import MLPClassifierGraph
+
+try:
+    import torch
+except ImportError:  # an optional contender
+    torch = None
+
+HIDDEN, BATCH, ALPHA = 100, 200, 1e-4
+
+#: (label, loader, (short, long) epochs of adam, (short, long) lbfgs iterations)
+PROBLEMS = [
+    ("digits 1,797 x 64", "digits", (2, 12), (2, 12)),
+    ("20,000 x 100", (20_000, 100), (1, 4), (2, 8)),
+    ("60,000 x 784", (60_000, 784), (1, 3), (1, 4)),
+]
+
+
+def load(spec):
+    """Features (float64) and labels of one problem."""
+    if spec == "digits":
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y
+    n_samples, n_features = spec
+    X, y = make_classification(
+        n_samples,
+        n_features,
+        n_informative=min(n_features, 50),
+        n_redundant=0,
+        n_classes=10,
+        random_state=0,
+    )
+    return X, y
+
+
+# -- the contenders: each returns how many epochs / iterations it ran ------------
+
+
+def _fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(X, y)
+    return estimator.n_iter_
+
+
+def sklearn_like(cls, solver, n_iter):
+    """A fit of ``cls`` for exactly ``n_iter`` epochs (iterations)."""
+    params = dict(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, random_state=0)
+    if solver == "adam":
+        params.update(batch_size=BATCH, tol=0.0, n_iter_no_change=np.inf)
+    else:
+        params.update(tol=0.0)
+    estimator = cls(solver=solver, max_iter=n_iter, **params)
+    return lambda X, y: _fit(estimator, X, y)
+
+
+def torch_adam(n_epochs):
+    """The same network and Adam in PyTorch, for ``n_epochs`` epochs."""
+
+    def fit(X, y):
+        torch.manual_seed(0)
+        dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+        X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(X.shape[1], HIDDEN),
+            torch.nn.ReLU(),
+            torch.nn.Linear(HIDDEN, int(y.max()) + 1),
+        ).to(dtype)
+        weights = [model[0].weight, model[2].weight]
+        biases = [model[0].bias, model[2].bias]
+        optimizer = torch.optim.Adam(
+            [
+                {"params": weights, "weight_decay": ALPHA / BATCH},
+                {"params": biases, "weight_decay": 0.0},
+            ],
+            lr=1e-3,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+        )
+        loss_fn = torch.nn.CrossEntropyLoss()
+        n = X.shape[0]
+        for _ in range(n_epochs):
+            order = torch.randperm(n)
+            for start in range(0, n, BATCH):
+                rows = order[start : start + BATCH]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(X_t[rows]), y_t[rows])
+                loss.backward()
+                optimizer.step()
+        return n_epochs
+
+    return fit
+
+
+def contenders(solver, n_iter):
+    found = {
+        "graph": sklearn_like(MLPClassifierGraph, solver, n_iter),
+        "sklearn": sklearn_like(MLPClassifier, solver, n_iter),
+    }
+    if solver == "adam" and torch is not None:
+        found["torch"] = torch_adam(n_iter)
+    return found
+
+
+# -- measuring -------------------------------------------------------------------
+
+
+def per_step(solver, X, y, short, long, repeats):
+    """Median seconds per epoch (iteration) of each contender, interleaved."""
+    times = {}
+    for repeat in range(repeats):
+        shorts, longs = contenders(solver, short), contenders(solver, long)
+        names = list(shorts)
+        names = names[repeat % len(names) :] + names[: repeat % len(names)]
+        for name in names:
+            gc.collect()
+            start = time.perf_counter()
+            n_short = shorts[name](X, y)
+            middle = time.perf_counter()
+            n_long = longs[name](X, y)
+            end = time.perf_counter()
+            step = ((end - middle) - (middle - start)) / max(n_long - n_short, 1)
+            times.setdefault(name, []).append(step)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_memory(fit, X, y):
+    """Peak bytes allocated (tracemalloc) while ``fit`` runs."""
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - base
+
+
+# -- reporting -------------------------------------------------------------------
+
+
+def _ms(seconds):
+    return f"{1e3 * seconds:.2f}"
+
+
+def _ratio(a, b):
+    return "n/a" if b is None else f"{a / b:.2f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="digits only")
+    args = parser.parse_args()
+    if torch is not None:
+        torch.set_num_threads(1)
+    problems = PROBLEMS[:1] if args.quick else PROBLEMS
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, ", end="")
+    print("PyTorch " + (torch.__version__ if torch else "not installed (skipped)"))
+    print(f"One thread; medians of {args.repeats} interleaved repeats.\n")
+
+    adam_rows, lbfgs_rows, ratios = [], [], {"sk": [], "torch": []}
+    with threadpool_limits(limits=1):
+        for label, spec, epochs, iterations in problems:
+            X64, y = load(spec)
+            for dtype in (np.float64, np.float32):
+                X = X64.astype(dtype)
+                name = np.dtype(dtype).name
+                adam = per_step("adam", X, y, *epochs, args.repeats)
+                lbfgs = per_step("lbfgs", X, y, *iterations, args.repeats)
+                torch_time = adam.get("torch")
+                ratios["sk"].append(adam["graph"] / adam["sklearn"])
+                if torch_time is not None:
+                    ratios["torch"].append(adam["graph"] / torch_time)
+                adam_rows.append(
+                    f"| {label} | {name} | {_ms(adam['graph'])} | "
+                    f"{_ms(adam['sklearn'])} | "
+                    f"{'n/a' if torch_time is None else _ms(torch_time)} | "
+                    f"{_ratio(adam['graph'], adam['sklearn'])} | "
+                    f"{_ratio(adam['graph'], torch_time)} |"
+                )
+                lbfgs_rows.append(
+                    f"| {label} | {name} | {_ms(lbfgs['graph'])} | "
+                    f"{_ms(lbfgs['sklearn'])} | "
+                    f"{_ratio(lbfgs['graph'], lbfgs['sklearn'])} |"
+                )
+        print("Adam, milliseconds per epoch (batch 200, 100 ReLU units)\n")
+        columns = ["problem", "dtype", "graph", "sklearn", "torch"]
+        print("| " + " | ".join(columns) + " | graph/sklearn | graph/torch |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        print("\n".join(adam_rows))
+        print(
+            f"\nMedian graph/sklearn: {statistics.median(ratios['sk']):.2f} "
+            f"(worst {max(ratios['sk']):.2f}); graph/torch worst: "
+            + (f"{max(ratios['torch']):.2f}" if ratios["torch"] else "n/a")
+        )
+        print("\nL-BFGS, milliseconds per iteration\n")
+        print("| problem | dtype | graph | sklearn | graph/sklearn |")
+        print("|---|---|---:|---:|---:|")
+        print("\n".join(lbfgs_rows))
+
+        label, spec, _, _ = problems[-1]
+        X, y = load(spec)
+        print(f"\nPeak memory allocated during fit, {label} float64 (MB)\n")
+        print("| solver | graph | sklearn | graph/sklearn |")
+        print("|---|---:|---:|---:|")
+        for solver, n_iter in (("adam", 1), ("lbfgs", 2)):
+            graph = peak_memory(sklearn_like(MLPClassifierGraph, solver, n_iter), X, y)
+            sk = peak_memory(sklearn_like(MLPClassifier, solver, n_iter), X, y)
+            row = [solver, f"{graph / 2**20:.1f}", f"{sk / 2**20:.1f}"]
+            print("| " + " | ".join(row) + f" | {graph / sk:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

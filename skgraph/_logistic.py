@@ -1,0 +1,389 @@
+"""LogisticRegressionGraph: scikit-learn's L2 logistic regression as a graph.
+
+The model is the graph that :func:`~skgraph.networks.linear_graph` builds,
+
+    logits = X @ W + b
+    objective = 1/S * sum_i s_i * loss(logits_i, y_i) + 1/(2 * C * S) * ||W||_F^2
+
+with ``s_i = sample_weight_i * class_weight[y_i]`` and ``S = sum_i s_i``:
+scikit-learn 1.9's objective, so the same ``C`` gives the same optimum. The
+loss is the sigmoid cross-entropy on one logit column for two classes, the
+softmax cross-entropy for more. Backpropagation through that graph gives the
+gradient; gradient descent, L-BFGS or conjugate gradients minimise it.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import row_norms
+
+from skgraph._base import GraphClassifierMixin, dask_aware
+from skgraph._callbacks import chain_hooks
+from skgraph._dask import is_dask_collection
+from skgraph._optimize import SOLVERS, GraphObjective, minimize
+from skgraph.networks import linear_graph
+
+__all__ = ["LogisticRegressionGraph"]
+
+
+class LogisticRegressionGraph(GraphClassifierMixin):
+    """L2-regularised logistic regression whose model is a computation graph.
+
+    A drop-in for :class:`sklearn.linear_model.LogisticRegression` with an L2
+    penalty (or none, ``C=np.inf``): same parameters, objective, optimum and
+    fitted attributes. The model inside is ``graph_``, a graph of input,
+    parameter and compute nodes; its gradient comes from backpropagation.
+
+    For ``K = 2`` classes the graph has one logit column and a sigmoid
+    cross-entropy loss (``classes_[1]`` is the positive class); for more, one
+    column per class and a softmax cross-entropy (multinomial) loss. The
+    objective minimised is exactly scikit-learn's::
+
+        1/S * sum_i s_i * loss_i + 1/(2 * C * S) * ||W||_F^2
+
+    where ``s_i`` is the sample weight times the class weight of sample ``i``,
+    ``S = sum_i s_i`` and ``W`` excludes the intercept.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the regularisation strength; ``np.inf`` means no penalty.
+    fit_intercept : bool, default=True
+        Whether the model has an intercept (the affine node's bias, never
+        penalised).
+    solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
+        ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
+        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``). ``"cg"``: scipy's
+        nonlinear conjugate gradients (``gtol=tol``). ``"gd"``: full-batch
+        gradient descent, as in the lecture: ``theta -= step * gradient``
+        until the gradient norm is at most ``tol`` or ``max_iter`` steps.
+    max_iter : int, default=100
+        Most iterations of the solver.
+    tol : float, default=1e-4
+        Stop when the largest gradient component (``"lbfgs"``, ``"cg"``) or the
+        gradient's Euclidean norm (``"gd"``) is at most ``tol``.
+    learning_rate : "auto" or float, default="auto"
+        The step of ``solver="gd"`` (ignored by the other solvers). A float is
+        a fixed step. ``"auto"`` starts from ``1 / L``, with ``L`` an upper
+        bound of the gradient's Lipschitz constant computed from the weighted
+        data (a step that is sure to decrease the loss), then tries twice the
+        last accepted step at each iteration and halves it until the loss
+        decreases enough (Armijo backtracking): the loss decreases at every
+        iteration.
+    class_weight : dict or "balanced", default=None
+        Weights of the classes, ``{label: weight}``; multiplied with
+        ``sample_weight``. ``"balanced"`` uses ``S_all / (n_classes * S_k)``
+        from the sample-weighted class totals ``S_k``, as scikit-learn 1.9.
+    warm_start : bool, default=False
+        Start from the current ``coef_`` and ``intercept_`` (those of the last
+        fit, or values assigned to them since) instead of zeros.
+    random_state : int, RandomState instance or None, default=None
+        Accepted for compatibility; the solvers are deterministic.
+    verbose : int, default=0
+        Print the loss and the gradient norm after every iteration.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The weights, ``W.T``: a view into ``graph_``'s parameters, so assigning
+        to it (or to its elements) changes the model.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercept (the bias ``b``, also a view into ``graph_``); zeros when
+        ``fit_intercept=False``.
+    n_iter_ : ndarray of shape (1,)
+        Iterations the solver ran.
+    loss_curve_ : list of float
+        The objective after each iteration.
+    graph_ : Graph
+        The computation graph the model was trained as; ``graph_.to_dot()``
+        draws it.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when ``X`` had string column
+        names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The estimator this one mirrors.
+    MLPClassifierGraph : A multilayer perceptron built the same way.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skgraph import LogisticRegressionGraph
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LogisticRegressionGraph()).fit(X, y)
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    >>> clf.predict_proba(X[:2]).round(3)
+    array([[0.985, 0.015, 0.   ],
+           [0.944, 0.056, 0.   ]])
+    >>> round(clf.score(X, y), 3)
+    0.973
+    >>> clf[-1].coef_.shape, clf[-1].n_iter_
+    ((3, 4), array([17], dtype=int32))
+    >>> clf[-1].graph_
+    <Graph: 4 input, 2 parameter, 4 compute; 15 parameter values>
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        fit_intercept=True,
+        solver="lbfgs",
+        max_iter=100,
+        tol=1e-4,
+        learning_rate="auto",
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _penalty_coefficient(self):
+        return 1.0 / self.C  # 0 for C = inf: no penalty
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to the training data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples (all one by default).
+
+        Returns
+        -------
+        self : LogisticRegressionGraph
+            The fitted estimator.
+        """
+        start = self._warm_start_parameters()
+        if is_dask_collection(X):
+            network, objective, problem = self._distributed_problem(
+                X, y, sample_weight, self._linear_graph
+            )
+            X_seen = problem.X
+            step_data = (problem.X, problem.weights, objective.l2_strength)
+        else:
+            network, feed = self._graph_and_feed(X, y, sample_weight)
+            objective = GraphObjective(network.graph, network.objective, feed)
+            X_seen = feed[network.X]
+            step_data = (X_seen, feed[network.sample_weight], feed[network.l2_strength])
+        if start is not None:
+            _set_parameters(network, *start, fit_intercept=self.fit_intercept)
+        callbacks = self._fit_callbacks(
+            network, X_seen, y, sample_weight, self.max_iter
+        )
+        callbacks.start(network.graph.theta)
+        result = minimize(
+            objective,
+            network.graph.theta,
+            self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            initial_step=self._initial_step(network, *step_data),
+            verbose=self.verbose,
+            callback=chain_hooks(
+                callbacks.hook(), _stop_if_diverged if self._fixed_step else None
+            ),
+        )
+        if not np.isfinite(result.loss):
+            raise ValueError(
+                f"solver='gd' diverged: the loss became {result.loss} after "
+                f"{result.n_iter} steps of learning_rate={self.learning_rate!r}. "
+                "Use a smaller learning_rate, or learning_rate='auto'."
+            )
+        network.graph.set_flat(result.theta)
+        self._network = network
+        self.graph_ = network.graph
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.loss_curve_ = result.loss_curve
+        self._warn_if_not_converged(
+            result,
+            f"Increase max_iter (now {self.max_iter}) or scale the data, e.g. "
+            "with sklearn.preprocessing.StandardScaler."
+            + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
+        )
+        callbacks.close()
+        return self
+
+    def _graph_and_feed(self, X, y, sample_weight):
+        """Validate and encode the data; build the graph and its training feed.
+
+        Only what the feed holds outlives this call (labels' codes and unit
+        sample weights do not), so the solver runs in as little memory as
+        the data, the targets and the graph's buffers need.
+        """
+        unweighted = sample_weight is None and self.class_weight is None
+        X, y, sample_weight = self._validate_training_data(X, y, sample_weight)
+        self._fit_classes(y)
+        targets = self._encode_targets(y, X.dtype)
+        weights = (
+            None if unweighted else self._effective_weights(targets, sample_weight)
+        )
+        network = self._linear_graph(
+            X.shape[1], targets.Y.shape[1], targets.output, X.dtype
+        )
+        return network, self._training_feed(network, X, targets, weights)
+
+    def _linear_graph(self, n_features, n_outputs, output, dtype):
+        return linear_graph(
+            n_features,
+            n_outputs,
+            fit_intercept=self.fit_intercept,
+            output=output,
+            dtype=dtype,
+        )
+
+    @property
+    def _fixed_step(self):
+        return self.solver == "gd" and self.learning_rate != "auto"
+
+    def _warm_start_parameters(self):
+        """``(coef, intercept)`` to start from, or ``None`` to start at zero."""
+        if not (self.warm_start and hasattr(self, "graph_")):
+            return None
+        return self.coef_.copy(), self.intercept_.copy()
+
+    def _initial_step(self, network, X, w, l2_strength):
+        """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
+
+        ``L`` bounds the Lipschitz constant of the objective's gradient: the
+        loss's curvature in the logits (at most 1/4 for the sigmoid, 1/2 for
+        the softmax) times the largest eigenvalue of ``X1.T @ diag(w) @ X1``
+        (``X1`` = X with a column of ones when there is an intercept, ``w`` =
+        ``s / S``), bounded by its trace ``sum_i w_i ||x1_i||^2``, plus the
+        penalty strength. One pass over X (dense, or CSR: CSC is converted).
+        """
+        if self.solver != "gd" or self._fixed_step:
+            return 1.0
+        if is_dask_collection(X):  # the same sum, on the cluster
+            mean = (w * (X**2).sum(axis=1)).sum().compute()
+        else:
+            squared_norms = row_norms(X, squared=True)
+            mean = squared_norms.mean() if w is None else w @ squared_norms
+        trace = float(mean) + float(self.fit_intercept)
+        curvature = 0.25 if network.output == "logistic" else 0.5
+        lipschitz = curvature * trace + l2_strength
+        return 1.0 / lipschitz if lipschitz > 0 else 1.0
+
+    # -- the model's parameters, read from (and written into) the graph ---------
+    def _fitted_network(self):
+        network = self.__dict__.get("_network")
+        if network is None:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: its "
+                "coef_ and intercept_ live in graph_, which fit creates."
+            )
+        return network
+
+    @property
+    def coef_(self):
+        return self._fitted_network().weights[0].value.T
+
+    @coef_.setter
+    def coef_(self, value):
+        W = self._fitted_network().weights[0].value
+        value = np.asarray(value)
+        if value.shape != W.T.shape:
+            raise ValueError(f"coef_ must have shape {W.T.shape}, got {value.shape}.")
+        W[...] = value.T
+
+    @property
+    def intercept_(self):
+        network = self._fitted_network()
+        if network.biases:
+            return network.biases[0].value
+        return np.zeros(network.weights[0].shape[1], dtype=network.graph.dtype)
+
+    @intercept_.setter
+    def intercept_(self, value):
+        network = self._fitted_network()
+        value = np.asarray(value)
+        shape = (network.weights[0].shape[1],)
+        if value.shape != shape:
+            raise ValueError(f"intercept_ must have shape {shape}, got {value.shape}.")
+        if network.biases:
+            network.biases[0].value[...] = value
+        elif np.any(value != 0):
+            raise ValueError(
+                "This model was fitted with fit_intercept=False: its graph has no "
+                "intercept, so intercept_ can only be zero."
+            )
+
+    # -- prediction ------------------------------------------------------------------
+    @dask_aware
+    def decision_function(self, X):
+        """The logits: confidence scores of the classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of ``classes_[1]``; otherwise one column
+            per class.
+        """
+        Z = self._logits(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+
+def _set_parameters(network, coef, intercept, *, fit_intercept):
+    """Write ``coef`` (n_outputs, n_features) and ``intercept`` into ``network``."""
+    W = network.weights[0].value
+    if coef.shape != W.T.shape:
+        raise ValueError(
+            f"warm_start=True: coef_ has shape {coef.shape}, but this data needs "
+            f"{W.T.shape} (n_classes or 1, n_features). Fit with warm_start=False."
+        )
+    W[...] = coef.T
+    if fit_intercept:
+        network.biases[0].value[...] = intercept
+
+
+def _stop_if_diverged(iteration, theta, loss):
+    """Solver callback: stop a fixed-step gradient descent whose loss blew up."""
+    return not np.isfinite(loss)

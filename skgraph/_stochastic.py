@@ -1,0 +1,555 @@
+"""Mini-batch solvers: SGD (momentum, Nesterov) and Adam on a graph's objective.
+
+Each step evaluates the same objective node as the full-batch solvers, fed one
+mini-batch at a time, so the sum of weights ``S`` of the objective is the
+batch's (as scikit-learn's MLP does). Everything a step touches is allocated
+once: the batch rows are gathered into fixed buffers, the pass reuses one
+:class:`~skgraph.graph.Trace`, the gradient lands in one flat vector, and the
+optimisers update the graph's flat parameter vector in place.
+
+:class:`FullBatchObjective` feeds the full-batch solvers the same objective
+over all samples, evaluated in blocks of rows so that the hidden layers'
+buffers stay small however many samples there are.
+
+:func:`run_epochs` is the epoch loop, with scikit-learn 1.9's stopping rules
+(``tol`` / ``n_iter_no_change`` on the training loss or on a validation
+score) and its learning-rate schedules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skgraph.graph import Trace
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "MiniBatchObjective",
+    "FullBatchObjective",
+    "TrainingState",
+    "run_epochs",
+]
+
+
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum, in place.
+
+    With velocity ``v``, rate ``lr`` and momentum ``mu``, a step is::
+
+        v <- mu * v - lr * grad
+        theta <- theta + v                         (classical momentum)
+        theta <- theta + mu * v - lr * grad        (Nesterov's momentum)
+
+    Parameters
+    ----------
+    n_parameters : int
+    dtype : dtype
+        The parameters' floating-point type.
+    learning_rate_init : float
+    schedule : {"constant", "invscaling", "adaptive"}
+        ``"invscaling"``: ``lr = learning_rate_init / (t + 1) ** power_t``
+        after each epoch, ``t`` counting samples seen. ``"adaptive"``: ``lr``
+        is divided by 5 each time the stopping test fires, until it falls
+        under 1e-6.
+    momentum : float
+    nesterov : bool
+    power_t : float
+    """
+
+    def __init__(
+        self,
+        n_parameters,
+        dtype,
+        learning_rate_init,
+        schedule="constant",
+        momentum=0.9,
+        nesterov=True,
+        power_t=0.5,
+    ):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.schedule = schedule
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.power_t = float(power_t)
+        self.velocity = np.zeros(n_parameters, dtype=dtype)
+        self.n_updates = 0
+
+    def update(self, theta, grad):
+        """One step: change ``theta`` in place; ``grad`` is used as scratch."""
+        velocity, step = self.velocity, grad
+        step *= self.learning_rate
+        velocity *= self.momentum
+        velocity -= step
+        if self.nesterov:
+            theta -= step
+            theta += np.multiply(velocity, self.momentum, out=step)
+        else:
+            theta += velocity
+        self.n_updates += 1
+
+    def iteration_ends(self, n_seen):
+        """Apply the ``"invscaling"`` schedule after an epoch."""
+        if self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (n_seen + 1) ** self.power_t
+
+    def trigger_stopping(self, message, verbose):
+        """True to stop; ``"adaptive"`` first divides the rate by 5 instead."""
+        if self.schedule != "adaptive":
+            if verbose:
+                print(f"{message} Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(f"{message} Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(f"{message} Setting learning rate to {self.learning_rate:f}")
+        return False
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2014), in place.
+
+    With ``t`` the number of updates so far (this one included)::
+
+        m <- beta_1 * m + (1 - beta_1) * grad
+        v <- beta_2 * v + (1 - beta_2) * grad**2
+        lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        theta <- theta - lr_t * m / (sqrt(v) + epsilon)
+
+    as scikit-learn's ``AdamOptimizer`` (``epsilon`` is added to ``sqrt(v)``
+    before the bias correction is folded into ``lr_t``). The moments are
+    kept divided by ``1 - beta``, ``M = m / (1 - beta_1)`` and ``V = v / (1 -
+    beta_2)``, whose updates ``M <- beta_1 M + grad`` and ``V <- beta_2 V +
+    grad**2`` take two passes less; the constants move into the step::
+
+        theta <- theta - lr_t (1 - beta_1) / sqrt(1 - beta_2)
+                         * M / (sqrt(V) + epsilon / sqrt(1 - beta_2))
+
+    Parameters
+    ----------
+    n_parameters : int
+    dtype : dtype
+    learning_rate_init : float
+    beta_1, beta_2 : float
+    epsilon : float
+    """
+
+    def __init__(
+        self,
+        n_parameters,
+        dtype,
+        learning_rate_init=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    ):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.M = np.zeros(n_parameters, dtype=dtype)
+        self.V = np.zeros(n_parameters, dtype=dtype)
+        self.n_updates = 0
+
+    def update(self, theta, grad):
+        """One step: change ``theta`` in place; ``grad`` is used as scratch."""
+        self.n_updates += 1
+        t = self.n_updates
+        M, V, g = self.M, self.V, grad
+        b1, b2 = self.beta_1, self.beta_2
+        M *= b1
+        M += g
+        V *= b2
+        V += np.multiply(g, g, out=g)
+        self.learning_rate = (
+            self.learning_rate_init * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        )
+        root = np.sqrt(1.0 - b2)
+        step = np.sqrt(V, out=g)
+        step += self.epsilon / root
+        np.divide(M, step, out=step)
+        step *= self.learning_rate * (1.0 - b1) / root
+        theta -= step
+
+    def iteration_ends(self, n_seen):
+        """Adam has no schedule."""
+
+    def trigger_stopping(self, message, verbose):
+        """Always stop."""
+        if verbose:
+            print(f"{message} Stopping.")
+        return True
+
+
+class _RowObjective:
+    """The objective node of a network, evaluated on rows of its data.
+
+    Holds the program, one reused :class:`~skgraph.graph.Trace` and the
+    buffers the rows are fed through. Targets may be stored compactly (a
+    bool indicator matrix): each evaluation casts only its own rows to the
+    graph's dtype, in the layout of the logits.
+    """
+
+    def __init__(self, network, X, Y, weights, alpha):
+        graph = network.graph
+        self.network, self.graph = network, graph
+        self.objective = network.objective
+        self.program = graph.program((network.objective,), loss=network.objective)
+        self.trace = Trace(self.program)
+        self.X, self.Y, self.weights = X, Y, weights
+        self.alpha = float(alpha)
+        # The targets' buffers share the layout of the logits.
+        self._order = "F" if network.output == "softmax" else "C"
+        self._Y_rows = {}
+        self._feed = {
+            network.X: None,
+            network.y: None,
+            network.sample_weight: None,
+            network.l2_strength: None,
+        }
+
+    def _targets(self, Y_rows):
+        """``Y_rows`` in the graph's dtype, in a buffer reused per batch size."""
+        buffer = self._Y_rows.get(Y_rows.shape[0])
+        if buffer is None:
+            buffer = np.empty(Y_rows.shape, self.graph.dtype, order=self._order)
+            self._Y_rows[Y_rows.shape[0]] = buffer
+        np.copyto(buffer, Y_rows)
+        return buffer
+
+    def _evaluate(self, X_rows, Y_rows, w_rows, strength):
+        """Forward and backward pass on some rows; returns the objective."""
+        network, feed = self.network, self._feed
+        feed[network.X] = X_rows
+        feed[network.y] = self._targets(Y_rows)
+        feed[network.sample_weight] = w_rows
+        feed[network.l2_strength] = strength
+        program, trace = self.program, self.trace
+        program.forward(feed, trace)
+        program.backward(trace)
+        return float(trace.values[self.objective.index])
+
+
+class MiniBatchObjective(_RowObjective):
+    """Objective and gradient of a network on one mini-batch of its data.
+
+    Calling it with the batch's rows (a slice or an index array) runs the
+    forward and backward pass of ``network.objective`` on those rows and
+    leaves the gradient in :attr:`grad`. The objective is scikit-learn's
+    per-batch one: ``1/S_b sum_{i in b} s_i loss_i + alpha/(2 S_b) ||W||^2``.
+
+    Parameters
+    ----------
+    network : Network
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        In the graph's dtype. Dense rows are gathered into a reused buffer;
+        a slice of a C-contiguous array is used as it is.
+    Y : ndarray of shape (n_samples, n_outputs)
+        The encoded targets (any dtype; a bool indicator matrix is smallest).
+    weights : ndarray of shape (n_samples,) or None
+        ``s_i``, sample weight times class weight (``None``: all ones).
+    alpha : float
+        Strength of the L2 penalty.
+    batch_size : int
+    """
+
+    def __init__(self, network, X, Y, weights, alpha, batch_size):
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()  # cheap row gathers
+        # np.take copies a source that is not C-contiguous whole, at every
+        # call: gather from row-major targets (small), and from row-major X
+        # only (other X are indexed, which allocates the batch).
+        Y = np.ascontiguousarray(Y)
+        super().__init__(network, X, Y, weights, alpha)
+        self._contiguous = isinstance(X, np.ndarray) and X.flags.c_contiguous
+        dtype = self.graph.dtype
+        self._X_rows = (
+            np.empty((batch_size, X.shape[1]), dtype) if self._contiguous else None
+        )
+        self._Y_raw = np.empty((batch_size, Y.shape[1]), Y.dtype)
+        self._w_rows = np.empty(batch_size, dtype)
+
+    @property
+    def grad(self):
+        """ndarray of shape (n_parameters,): the gradient of the last call.
+
+        The trace's own flat gradient: the optimisers use it as scratch.
+        """
+        return self.trace.parameter_grad
+
+    def _rows(self, rows):
+        """``X``, ``Y`` and ``weights`` of the batch, into reused buffers."""
+        X, Y, weights = self.X, self.Y, self.weights
+        if isinstance(rows, slice):
+            n = rows.stop - rows.start
+            w = self._w_rows[:n]
+            if weights is None:
+                w.fill(1.0)
+            else:
+                np.copyto(w, weights[rows])
+            return X[rows], Y[rows], w  # views (or cheap CSR slices)
+        n = len(rows)
+        Yb = np.take(Y, rows, axis=0, out=self._Y_raw[:n], mode="clip")
+        if weights is None:
+            w = self._w_rows[:n]
+            w.fill(1.0)
+        else:
+            w = np.take(weights, rows, out=self._w_rows[:n], mode="clip")
+        if self._X_rows is None:
+            return X[rows], Yb, w
+        Xb = np.take(X, rows, axis=0, out=self._X_rows[:n], mode="clip")
+        return Xb, Yb, w
+
+    def __call__(self, rows):
+        """The objective on the batch ``rows``; the gradient goes to ``grad``."""
+        Xb, Yb, w = self._rows(rows)
+        total = float(w.sum(dtype=np.float64))
+        if total > 0.0:
+            w *= w.dtype.type(1.0 / total)
+            strength = self.alpha / total
+        else:  # a batch of zero-weight samples carries no information
+            strength = 0.0
+        return self._evaluate(Xb, Yb, w, strength)
+
+
+class FullBatchObjective(_RowObjective):
+    """``theta -> (loss, grad)`` of a network on all its data, in row blocks.
+
+    The objective of the full-batch solvers, ``1/S sum_i s_i loss_i +
+    alpha/(2 S) ||W||^2``, is a sum over samples: it is evaluated over
+    blocks of rows (each fed its share of the normalised weights ``s_i /
+    S``, the penalty fed to the first block only), which bounds the memory
+    of the hidden layers' values and gradients whatever the number of
+    samples. The data are sliced, never copied (CSC input is taken whole).
+
+    Parameters
+    ----------
+    network : Network
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    weights : ndarray of shape (n_samples,) or None
+        ``s_i`` (``None``: all ones).
+    alpha : float
+    block_size : int
+        Rows per block.
+
+    Attributes
+    ----------
+    n_calls : int
+        Evaluations so far.
+    last_grad_norm : float
+        Euclidean norm of the last gradient (``inf`` before the first call).
+    """
+
+    def __init__(self, network, X, Y, weights, alpha, block_size):
+        super().__init__(network, X, Y, weights, alpha)
+        n_samples = X.shape[0]
+        dtype = self.graph.dtype
+        if weights is None:  # every block is fed ones / n
+            total = float(n_samples)
+            self._w = np.full(min(block_size, n_samples), 1.0 / total, dtype)
+        else:
+            total = float(weights.sum(dtype=np.float64))
+            self._w = weights.astype(dtype) * dtype.type(1.0 / total)
+        self._unweighted = weights is None
+        self._strength = self.alpha / total
+        if sp.issparse(X) and X.format == "csc":
+            block_size = n_samples
+        self._blocks = [
+            slice(start, min(start + block_size, n_samples))
+            for start in range(0, n_samples, block_size)
+        ]
+        self._block_grad = np.empty_like(self.graph.theta)
+        self._grad = np.zeros(self.graph.n_parameters)
+        self.n_calls = 0
+
+    @property
+    def last_grad_norm(self):
+        return np.inf if self.n_calls == 0 else float(np.linalg.norm(self._grad))
+
+    def __call__(self, theta):
+        """Loss (float) and gradient (new float64 array) at ``theta``."""
+        self.graph.set_flat(theta)
+        loss, grad = 0.0, self._grad
+        grad.fill(0.0)
+        strength = self._strength
+        for rows in self._blocks:
+            w = self._w[: rows.stop - rows.start] if self._unweighted else self._w[rows]
+            loss += self._evaluate(self.X[rows], self.Y[rows], w, strength)
+            grad += self.program.gradient_into(self.trace, self._block_grad)
+            strength = 0.0  # the penalty counts once
+        self.n_calls += 1
+        return loss, grad.copy()
+
+
+@dataclass
+class TrainingState:
+    """What the epoch loop carries from one ``fit``/``partial_fit`` to the next.
+
+    Attributes mirror scikit-learn's fitted attributes of the same meaning.
+    """
+
+    loss_curve: list = field(default_factory=list)
+    best_loss: float | None = np.inf
+    validation_scores: list | None = None
+    best_validation_score: float | None = None
+    no_improvement_count: int = 0
+    n_seen: int = 0
+    best_theta: np.ndarray | None = None
+
+    def start(self, early_stopping, theta):
+        """Make the state fit for a run with or without early stopping."""
+        if early_stopping and self.validation_scores is None:
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+            self.best_loss = None
+        elif not early_stopping and self.best_loss is None:
+            self.best_loss = np.inf
+        if early_stopping and self.best_theta is None:
+            self.best_theta = theta.copy()
+
+
+def _batches(n_samples, batch_size):
+    for start in range(0, n_samples, batch_size):
+        yield start, min(start + batch_size, n_samples)
+
+
+def run_epochs(
+    objective,
+    optimizer,
+    theta,
+    state,
+    *,
+    order,
+    batch_size,
+    max_iter,
+    shuffle,
+    random_state,
+    tol,
+    n_iter_no_change,
+    validation=None,
+    incremental=False,
+    verbose=False,
+):
+    """Train for up to ``max_iter`` epochs, as scikit-learn's MLP does.
+
+    After each epoch the loss is the mean of the batch objectives weighted by
+    the batch sizes. Training stops when the loss (or, with ``validation``,
+    the validation score) has not improved by ``tol`` for more than
+    ``n_iter_no_change`` consecutive epochs (the ``"adaptive"`` SGD schedule
+    first lowers its rate instead). With ``validation``, the parameters that
+    scored best are restored at the end.
+
+    Parameters
+    ----------
+    objective : MiniBatchObjective
+    optimizer : SGD or Adam
+    theta : ndarray
+        The graph's flat parameter vector, updated in place.
+    state : TrainingState
+        Updated in place.
+    order : ndarray of int or None
+        The training rows (``None``: all rows, in order). Shuffled in place
+        at each epoch when ``shuffle``.
+    batch_size : int
+    max_iter : int
+    shuffle : bool
+    random_state : RandomState
+    tol : float
+    n_iter_no_change : int or inf
+    validation : callable, optional
+        ``validation() -> score`` (higher is better) at the current
+        parameters; enables early stopping.
+    incremental : bool, default=False
+        One epoch only (``partial_fit``), without the convergence warning.
+    verbose : bool, default=False
+
+    Returns
+    -------
+    n_iter : int
+        The epochs run.
+    loss : float
+        The loss of the last epoch.
+    """
+    early_stopping = validation is not None
+    state.start(early_stopping, theta)
+    if order is None and shuffle:
+        order = np.arange(objective.X.shape[0])
+    n_samples = objective.X.shape[0] if order is None else len(order)
+    n_iter, loss = 0, np.nan
+    try:
+        for _ in range(max_iter):
+            if shuffle:
+                # In place; the same permutation as scikit-learn's `shuffle`.
+                random_state.shuffle(order)
+            accumulated = 0.0
+            for start, stop in _batches(n_samples, batch_size):
+                rows = slice(start, stop) if order is None else order[start:stop]
+                accumulated += objective(rows) * (stop - start)
+                optimizer.update(theta, objective.grad)
+            n_iter += 1
+            loss = accumulated / n_samples
+            state.n_seen += n_samples
+            state.loss_curve.append(loss)
+            if verbose:
+                print(f"Iteration {n_iter}, loss = {loss:.8f}")
+            if early_stopping:
+                _update_on_validation(state, validation(), theta, tol, verbose)
+            else:
+                _update_on_loss(state, loss, tol)
+            optimizer.iteration_ends(state.n_seen)
+            if state.no_improvement_count > n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                message = (
+                    f"{what} did not improve more than tol={tol:f} for "
+                    f"{n_iter_no_change} consecutive epochs."
+                )
+                if optimizer.trigger_stopping(message, verbose):
+                    break
+                state.no_improvement_count = 0
+            if incremental:
+                break
+            if n_iter == max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.", stacklevel=3)
+    if early_stopping:
+        theta[...] = state.best_theta
+    return n_iter, loss
+
+
+def _update_on_loss(state, loss, tol):
+    if loss > state.best_loss - tol:
+        state.no_improvement_count += 1
+    else:
+        state.no_improvement_count = 0
+    if loss < state.best_loss:
+        state.best_loss = loss
+
+
+def _update_on_validation(state, score, theta, tol, verbose):
+    state.validation_scores.append(score)
+    if verbose:
+        print(f"Validation score: {score:f}")
+    if score < state.best_validation_score + tol:
+        state.no_improvement_count += 1
+    else:
+        state.no_improvement_count = 0
+    if score > state.best_validation_score:
+        state.best_validation_score = score
+        state.best_theta[...] = theta

@@ -1,0 +1,195 @@
+"""Scale-out on Dask: data-parallel full-batch fits, lazy prediction, distributed
+search and out-of-core partial_fit, on a real LocalCluster on 127.0.0.1."""
+
+import os
+import warnings
+
+import dask.array as da
+import distributed
+import joblib
+import numpy as np
+import pytest
+from dask_ml.wrappers import Incremental
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+
+from skgraph import LogisticRegressionGraph, MLPClassifierGraph
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=50,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def make_data(n=3000, d=6, n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    scores = X[:, :n_classes] + 0.5 * rng.normal(size=(n, n_classes))
+    y = np.array(["ant", "bee", "cat", "dog"])[:n_classes][scores.argmax(axis=1)]
+    sample_weight = rng.uniform(0.5, 2.0, size=n)
+    return X, y, sample_weight
+
+
+def as_dask(*arrays, rows=700):
+    return [da.from_array(a, chunks=(rows,) + a.shape[1:]) for a in arrays]
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "cg", "gd"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_fit_on_dask_equals_in_memory(client, solver, n_classes):
+    X, y, sw = make_data(n_classes=n_classes)
+    params = dict(solver=solver, tol=1e-9, max_iter=5000, class_weight="balanced")
+    memory = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sw)
+    Xd, yd, swd = as_dask(X, y, sw)
+    dist = LogisticRegressionGraph(**params).fit(Xd, yd, sample_weight=swd)
+    scale = np.abs(memory.coef_).max()
+    np.testing.assert_allclose(dist.coef_, memory.coef_, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(
+        dist.intercept_, memory.intercept_, rtol=0, atol=1e-6 * scale
+    )
+    np.testing.assert_array_equal(dist.classes_, memory.classes_)
+    assert dist.n_features_in_ == X.shape[1]
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_mlp_full_batch_fit_on_dask_equals_in_memory(client, solver):
+    X, y, sw = make_data(n=1500)
+    params = dict(
+        hidden_layer_sizes=(5,),
+        solver=solver,
+        max_iter=40,
+        learning_rate_init=0.5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = MLPClassifierGraph(**params).fit(X, y, sample_weight=sw)
+        dist = MLPClassifierGraph(**params).fit(
+            *as_dask(X, y, sw, rows=400)[:2], sample_weight=as_dask(sw, rows=400)[0]
+        )
+    for a, b in zip(
+        memory.coefs_ + memory.intercepts_, dist.coefs_ + dist.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
+
+
+def test_prediction_on_dask_is_lazy_and_blockwise(client):
+    X, y, _ = make_data()
+    clf = LogisticRegressionGraph().fit(X, y)
+    (Xd,) = as_dask(X)
+    proba = clf.predict_proba(Xd)
+    assert isinstance(proba, da.Array)
+    assert proba.chunks[0] == Xd.chunks[0]
+    np.testing.assert_allclose(proba.compute(), clf.predict_proba(X), rtol=1e-12)
+    labels = clf.predict(Xd)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), clf.predict(X))
+    np.testing.assert_allclose(
+        clf.predict_log_proba(Xd).compute(), clf.predict_log_proba(X)
+    )
+    np.testing.assert_allclose(
+        clf.decision_function(Xd).compute(), clf.decision_function(X)
+    )
+
+
+def test_dask_input_errors_are_clear(client):
+    X, y, _ = make_data()
+    Xd, yd = as_dask(X, y)
+    with pytest.raises(ValueError, match="1 class"):
+        LogisticRegressionGraph().fit(Xd, da.from_array(np.zeros(len(y)), chunks=700))
+    bad = X.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        LogisticRegressionGraph().fit(as_dask(bad)[0], yd)
+    with pytest.raises(ValueError, match="features"):
+        LogisticRegressionGraph().fit(X, y).predict(Xd[:, :3])
+
+
+def test_grid_search_and_cross_validation_run_on_the_cluster(client):
+    X, y, _ = make_data(n=600)
+    grid = {"C": [0.1, 1.0, 10.0]}
+    serial = GridSearchCV(LogisticRegressionGraph(), grid, cv=3).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        on_cluster = GridSearchCV(LogisticRegressionGraph(), grid, cv=3, n_jobs=-1)
+        on_cluster.fit(X, y)
+        scores = cross_val_score(
+            MLPClassifierGraph((5,), solver="lbfgs", max_iter=50, random_state=0),
+            X,
+            y,
+            cv=3,
+            n_jobs=-1,
+        )
+    np.testing.assert_allclose(
+        on_cluster.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
+    )
+    assert on_cluster.best_params_ == serial.best_params_
+    assert scores.shape == (3,)
+    assert np.all(scores > 0.5)
+
+
+def test_incremental_partial_fit_over_chunks(client):
+    X, y, _ = make_data(n=2000)
+    Xd, yd = as_dask(X, y, rows=250)
+    classes = np.unique(y)
+    model = MLPClassifierGraph((8,), solver="adam", random_state=0)
+    incremental = Incremental(model, scoring="accuracy", shuffle_blocks=False)
+    incremental.fit(Xd, yd, classes=classes)
+    fitted = incremental.estimator_
+    # One partial_fit per chunk, each a pass of mini-batches over that chunk.
+    reference = MLPClassifierGraph((8,), solver="adam", random_state=0)
+    for start in range(0, len(y), 250):
+        reference.partial_fit(
+            X[start : start + 250], y[start : start + 250], classes=classes
+        )
+    for a, b in zip(fitted.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    assert incremental.score(Xd, yd) > 0.7
+
+
+def test_worker_lost_mid_fit_never_gives_a_wrong_model(client):
+    X, y, sw = make_data(n=4000)
+    reference = LogisticRegressionGraph(tol=1e-9).fit(X, y, sample_weight=sw)
+    Xd, yd, swd = as_dask(X, y, sw, rows=500)
+    killed = []
+
+    class KillAWorker:
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context):
+            if context.parent is not None and not killed:
+                worker = sorted(client.scheduler_info()["workers"])[0]
+                try:
+                    client.run(os._exit, 1, workers=[worker])
+                except (OSError, distributed.comm.CommClosedError):
+                    pass  # it died before it could answer: as intended
+                killed.append(worker)
+            return False
+
+    clf = LogisticRegressionGraph(tol=1e-9).set_callbacks(KillAWorker())
+    try:
+        clf.fit(Xd, yd, sample_weight=swd)
+    except RuntimeError as exc:  # a clear failure is acceptable ...
+        assert "chunk" in str(exc)
+    else:  # ... and a completed fit must be the right one.
+        np.testing.assert_allclose(clf.coef_, reference.coef_, rtol=1e-6)
+    assert killed
+    client.wait_for_workers(2, timeout=60)
