@@ -264,6 +264,23 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         return trace.value(network.logits)
 
     @dask_aware
+    def decision_function(self, X):
+        """The logits: the output layer before its sigmoid or softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For two classes, the logit of ``classes_[1]``; otherwise one
+            column per class (or label).
+        """
+        Z = self._logits(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    @dask_aware
     def predict_proba(self, X):
         """Probability estimates.
 

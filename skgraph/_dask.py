@@ -83,8 +83,14 @@ def _build_chunk(network, X, Y, weights):
     return _ChunkObjective(network, X, Y, weights)
 
 
-def _evaluate_chunk(chunk, theta):
-    return chunk(theta)
+def _evaluate_chunks(chunks, theta):
+    """Sum of the loss and gradient of the chunks held by one worker."""
+    loss, grad = chunks[0](theta)
+    for chunk in chunks[1:]:
+        chunk_loss, chunk_grad = chunk(theta)
+        loss += chunk_loss
+        grad += chunk_grad
+    return loss, grad
 
 
 class DaskObjective:
@@ -133,7 +139,28 @@ class DaskObjective:
                 strict=True,
             )
         ]
-        self._chunks = self.client.compute(chunks)
+        # Place the chunks so that every worker holds about as many rows (the
+        # slowest worker sets the pace of each iteration), then evaluate with
+        # one task per worker over the chunks it holds: the scheduling cost
+        # grows with the workers, not with the chunks. Placement moves data
+        # once, here; no iteration re-sends it.
+        workers = sorted(self.client.scheduler_info()["workers"]) or [None]
+        rows_held = dict.fromkeys(workers, 0)
+        groups = {worker: [] for worker in workers}
+        self._chunks = []
+        for n_rows, chunk in sorted(
+            zip(rows, chunks, strict=True), key=lambda pair: -pair[0]
+        ):
+            worker = min(workers, key=rows_held.__getitem__)
+            rows_held[worker] += n_rows
+            future = self.client.compute(
+                chunk,
+                workers=None if worker is None else [worker],
+                allow_other_workers=True,
+            )
+            groups[worker].append(future)
+            self._chunks.append(future)
+        self._groups = [(worker, group) for worker, group in groups.items() if group]
         self.n_chunks = len(self._chunks)
         self.n_calls = 0
         self.last_grad_norm = np.inf
@@ -144,14 +171,22 @@ class DaskObjective:
     def __call__(self, theta):
         """Loss and gradient at ``theta``, summed over all chunks plus the penalty."""
         client = self.client
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = np.array(theta, dtype=np.float64)  # the solver mutates its own
         # A small vector travels inside each task; a large one is sent to
         # every worker once and referenced.
+        sent = theta
         if theta.nbytes > _SCATTER_BYTES:
-            theta = client.scatter(theta, broadcast=True, hash=False)
+            sent = client.scatter(theta, broadcast=True, hash=False)
         tasks = [
-            client.submit(_evaluate_chunk, chunk, theta, pure=False)
-            for chunk in self._chunks
+            client.submit(
+                _evaluate_chunks,
+                chunks,
+                sent,
+                workers=None if worker is None else [worker],
+                allow_other_workers=True,  # a lost worker's chunks move on
+                pure=False,
+            )
+            for worker, chunks in self._groups
         ]
         try:
             parts = client.gather(tasks)

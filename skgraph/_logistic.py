@@ -21,7 +21,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
-from skgraph._base import GraphClassifierMixin, dask_aware
+from skgraph._base import GraphClassifierMixin
 from skgraph._callbacks import chain_hooks
 from skgraph._dask import is_dask_collection
 from skgraph._optimize import SOLVERS, GraphObjective, minimize
@@ -351,24 +351,6 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 "This model was fitted with fit_intercept=False: its graph has no "
                 "intercept, so intercept_ can only be zero."
             )
-
-    # -- prediction ------------------------------------------------------------------
-    @dask_aware
-    def decision_function(self, X):
-        """The logits: confidence scores of the classes.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the logit of ``classes_[1]``; otherwise one column
-            per class.
-        """
-        Z = self._logits(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
 
 
 def _set_parameters(network, coef, intercept, *, fit_intercept):

@@ -14,7 +14,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from skgraph._base import GraphClassifierMixin
+from skgraph._base import GraphClassifierMixin, _Targets
+from skgraph._dask import is_dask_collection
 from skgraph._optimize import minimize
 from skgraph._stochastic import (
     SGD,
@@ -447,6 +448,8 @@ class MLPClassifierGraph(GraphClassifierMixin):
         return X, y, sample_weight
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, incremental)
         hidden = self._hidden_sizes()
         unweighted = sample_weight is None and self.class_weight is None
         first_pass = not hasattr(self, "graph_") or not (self.warm_start or incremental)
@@ -491,12 +494,73 @@ class MLPClassifierGraph(GraphClassifierMixin):
         else:
             self._check_architecture(hidden, targets)
 
+        callbacks = self._fit_callbacks(
+            self._network, X, y, sample_weight, 1 if incremental else self.max_iter
+        )
+        callbacks.start(self.graph_.theta)
         if self.solver in _STOCHASTIC:
             self._fit_stochastic(
-                X, targets, weights, sample_weight, random_state, incremental
+                X,
+                targets,
+                weights,
+                sample_weight,
+                random_state,
+                incremental,
+                callbacks.hook(),
             )
         else:
-            self._fit_full_batch(X, targets, weights)
+            widest = max(W.shape[1] for W in self._network.weights)
+            objective = FullBatchObjective(
+                self._network,
+                X,
+                targets.Y,
+                weights,
+                self.alpha,
+                block_size=max(1, _BLOCK_ELEMENTS // widest),
+            )
+            self._fit_full_batch(objective, X.shape[0], callbacks.hook())
+        self._finish_fit(callbacks)
+        return self
+
+    def _fit_dask(self, X, y, sample_weight, incremental):
+        """A full-batch fit on Dask arrays, each chunk's pass on its worker."""
+        if incremental or self.solver in _STOCHASTIC:
+            raise ValueError(
+                f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
+                "full-batch solver ('lbfgs', 'cg', 'gd'), or train with "
+                "partial_fit over the chunks, e.g. with "
+                "dask_ml.wrappers.Incremental."
+            )
+        hidden = self._hidden_sizes()
+        random_state = check_random_state(self.random_state)
+        warm = self.warm_start and hasattr(self, "graph_")
+        previous = self.graph_.theta.copy() if warm else None
+
+        def build(n_features, n_outputs, output, dtype):
+            targets = _Targets(np.empty((0, n_outputs)), None, output)
+            self._build(n_features, hidden, targets, dtype, random_state)
+            if previous is not None:
+                if previous.shape != self.graph_.theta.shape:
+                    raise ValueError(
+                        "warm_start=True: the fitted network does not match this "
+                        "data and hidden_layer_sizes. Set warm_start=False."
+                    )
+                self.graph_.set_flat(previous)
+            return self._network
+
+        _, objective, problem = self._distributed_problem(X, y, sample_weight, build)
+        self._state = TrainingState()
+        self.t_ = 0
+        callbacks = self._fit_callbacks(
+            self._network, problem.X, y, sample_weight, self.max_iter
+        )
+        callbacks.start(self.graph_.theta)
+        self._fit_full_batch(objective, problem.X.shape[0], callbacks.hook())
+        objective.close()
+        self._finish_fit(callbacks)
+        return self
+
+    def _finish_fit(self, callbacks):
         state = self._state
         self.loss_curve_ = state.loss_curve
         self.best_loss_ = state.best_loss
@@ -507,7 +571,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed."
             )
-        return self
+        callbacks.close()
 
     def _check_same_classes(self, y, incremental):
         if self._is_multilabel:
@@ -566,16 +630,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
             self._build(self.n_features_in_, hidden, targets, theta.dtype, rng)
             self.graph_.set_flat(theta)
 
-    def _fit_full_batch(self, X, targets, weights):
-        widest = max(W.shape[1] for W in self._network.weights)
-        objective = FullBatchObjective(
-            self._network,
-            X,
-            targets.Y,
-            weights,
-            self.alpha,
-            block_size=max(1, _BLOCK_ELEMENTS // widest),
-        )
+    def _fit_full_batch(self, objective, n_samples, callback):
         result = minimize(
             objective,
             self.graph_.theta,
@@ -586,11 +641,12 @@ class MLPClassifierGraph(GraphClassifierMixin):
             learning_rate=self.learning_rate_init,
             options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
             verbose=self.verbose,
+            callback=callback,
         )
         self.graph_.set_flat(result.theta)
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
-        self.t_ += result.n_iter * X.shape[0]
+        self.t_ += result.n_iter * n_samples
         state = self._state
         state.loss_curve.extend(result.loss_curve)
         if state.best_loss is None or state.validation_scores is not None:
@@ -619,7 +675,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
         )
 
     def _fit_stochastic(
-        self, X, targets, weights, sample_weight, random_state, incremental
+        self, X, targets, weights, sample_weight, random_state, incremental, callback
     ):
         optimizer = getattr(self, "_optimizer", None)
         kind = SGD if self.solver == "sgd" else Adam
@@ -661,6 +717,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
             validation=validation,
             incremental=incremental,
             verbose=self.verbose,
+            callback=callback,
         )
         self.t_ = self._state.n_seen
 
@@ -703,20 +760,3 @@ class MLPClassifierGraph(GraphClassifierMixin):
             return float(np.average(correct, weights=w_val))
 
         return train, accuracy
-
-    # -- prediction -------------------------------------------------------------------
-    def decision_function(self, X):
-        """The logits: the output layer before its sigmoid or softmax.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            For two classes, the logit of ``classes_[1]``; otherwise one
-            column per class (or label).
-        """
-        Z = self._logits(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z

@@ -440,6 +440,7 @@ def run_epochs(
     validation=None,
     incremental=False,
     verbose=False,
+    callback=None,
 ):
     """Train for up to ``max_iter`` epochs, as scikit-learn's MLP does.
 
@@ -473,6 +474,9 @@ def run_epochs(
     incremental : bool, default=False
         One epoch only (``partial_fit``), without the convergence warning.
     verbose : bool, default=False
+    callback : callable, optional
+        ``callback(epoch, theta, loss)`` after each epoch; a true return value
+        stops training at the current parameters.
 
     Returns
     -------
@@ -517,7 +521,7 @@ def run_epochs(
                 if optimizer.trigger_stopping(message, verbose):
                     break
                 state.no_improvement_count = 0
-            if incremental:
+            if incremental or (callback is not None and callback(n_iter, theta, loss)):
                 break
             if n_iter == max_iter:
                 warnings.warn(

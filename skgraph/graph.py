@@ -249,6 +249,18 @@ class Trace:
         for node in program.forward_nodes:
             self.contexts[node.index] = Context(program.needs.get(node.index, ()))
 
+    def __getstate__(self):
+        # Buffers and the views into the flat gradient would come back as
+        # separate copies (pickle keeps no view relations): a copied trace
+        # starts from fresh scratch space instead.
+        state = self.__dict__.copy()
+        state["parameter_grad"] = None
+        state["_parameter_grads"] = []
+        state["contexts"] = [
+            None if ctx is None else Context(ctx.needs) for ctx in self.contexts
+        ]
+        return state
+
     def value(self, node):
         """The value of ``node`` in this pass."""
         return self.values[node.index]

@@ -144,12 +144,16 @@ def test_incremental_partial_fit_over_chunks(client):
     X, y, _ = make_data(n=2000)
     Xd, yd = as_dask(X, y, rows=250)
     classes = np.unique(y)
-    model = MLPClassifierGraph((8,), solver="adam", random_state=0)
+    model = MLPClassifierGraph(
+        (8,), solver="adam", learning_rate_init=0.05, random_state=0
+    )
     incremental = Incremental(model, scoring="accuracy", shuffle_blocks=False)
     incremental.fit(Xd, yd, classes=classes)
     fitted = incremental.estimator_
     # One partial_fit per chunk, each a pass of mini-batches over that chunk.
-    reference = MLPClassifierGraph((8,), solver="adam", random_state=0)
+    reference = MLPClassifierGraph(
+        (8,), solver="adam", learning_rate_init=0.05, random_state=0
+    )
     for start in range(0, len(y), 250):
         reference.partial_fit(
             X[start : start + 250], y[start : start + 250], classes=classes

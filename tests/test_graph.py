@@ -429,3 +429,31 @@ def test_the_loss_seed_cannot_be_corrupted_by_an_op():
     np.testing.assert_array_equal(grad, [1.0, 1.0, 1.0])
     loss = ops.Sum(w)
     assert g.backward(loss, {}).grad(loss) == 1.0
+
+
+def test_a_used_objective_pickles_to_one_that_evaluates_right():
+    # Pickle keeps no view relations: a trace's buffers and its views into the
+    # flat gradient must not come back as detached, stale copies.
+    import pickle
+
+    from skgraph import mlp_graph
+    from skgraph._optimize import GraphObjective
+
+    rng = np.random.default_rng(0)
+    net = mlp_graph(4, (3,), 3, activation="relu")
+    X = rng.normal(size=(20, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 20)]
+    feed = {
+        net.X: X,
+        net.y: Y,
+        net.sample_weight: np.full(20, 0.05),
+        net.l2_strength: 0.1,
+    }
+    used = GraphObjective(net.graph, net.objective, feed)
+    used(rng.normal(size=net.graph.n_parameters))
+    copied = pickle.loads(pickle.dumps(used))
+    theta = rng.normal(size=net.graph.n_parameters)
+    loss, grad = copied(theta)
+    expected_loss, expected_grad = GraphObjective(net.graph, net.objective, feed)(theta)
+    assert loss == pytest.approx(expected_loss, rel=1e-14)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-13)
