@@ -83,6 +83,13 @@ def _build_chunk(network, X, Y, weights):
     return _ChunkObjective(network, X, Y, weights)
 
 
+def _placement(worker):
+    """Run on ``worker`` when it can; elsewhere (a lost worker's chunks) when not."""
+    if worker is None:
+        return {}
+    return {"workers": [worker], "allow_other_workers": True}
+
+
 def _evaluate_chunks(chunks, theta):
     """Sum of the loss and gradient of the chunks held by one worker."""
     loss, grad = chunks[0](theta)
@@ -144,7 +151,7 @@ class DaskObjective:
         # one task per worker over the chunks it holds: the scheduling cost
         # grows with the workers, not with the chunks. Placement moves data
         # once, here; no iteration re-sends it.
-        workers = sorted(self.client.scheduler_info()["workers"]) or [None]
+        workers = sorted(self.client.nthreads()) or [None]  # asks the scheduler
         rows_held = dict.fromkeys(workers, 0)
         groups = {worker: [] for worker in workers}
         self._chunks = []
@@ -153,11 +160,7 @@ class DaskObjective:
         ):
             worker = min(workers, key=rows_held.__getitem__)
             rows_held[worker] += n_rows
-            future = self.client.compute(
-                chunk,
-                workers=None if worker is None else [worker],
-                allow_other_workers=True,
-            )
+            future = self.client.compute(chunk, **_placement(worker))
             groups[worker].append(future)
             self._chunks.append(future)
         self._groups = [(worker, group) for worker, group in groups.items() if group]
@@ -179,12 +182,7 @@ class DaskObjective:
             sent = client.scatter(theta, broadcast=True, hash=False)
         tasks = [
             client.submit(
-                _evaluate_chunks,
-                chunks,
-                sent,
-                workers=None if worker is None else [worker],
-                allow_other_workers=True,  # a lost worker's chunks move on
-                pure=False,
+                _evaluate_chunks, chunks, sent, pure=False, **_placement(worker)
             )
             for worker, chunks in self._groups
         ]

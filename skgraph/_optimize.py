@@ -62,13 +62,16 @@ class GraphObjective:
 
     def __call__(self, theta):
         """Loss (float) and gradient (new float64 array) at ``theta``."""
-        self.graph.set_flat(theta)
+        # set_flat without its checks: scipy hands back the vector it was given.
+        np.copyto(self.graph.theta, theta, casting="unsafe")
         program, trace = self.program, self.trace
         program.forward(self.feed, trace)
         program.backward(trace)
-        grad = program.gradient_into(trace, self._grad)
         self.n_calls += 1
-        return float(trace.values[self.loss.index]), grad.astype(np.float64)
+        # A new float64 array (scipy may keep it): the one copy this call makes.
+        grad = trace.parameter_grad.astype(np.float64)
+        self._grad = grad
+        return float(trace.values[self.loss.index]), grad
 
 
 @dataclass

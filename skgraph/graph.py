@@ -349,6 +349,13 @@ class Program:
                 reached.add(parent)
             if any(slot is not None for slot in slots):
                 self._grad_destinations[index] = tuple(slots)
+        # Each backward step with, per parent, its flat-gradient slot (None
+        # for a node that is no parameter): no dictionary look-up per pass.
+        slot_of = self._parameter_slots.get
+        self._backward_plan = [
+            (node, index, tuple((parent, slot_of(parent)) for parent in parents))
+            for node, index, parents in self._backward_steps
+        ]
 
     def forward(self, feed, trace=None):
         """Evaluate the outputs; returns the trace."""
@@ -383,7 +390,6 @@ class Program:
         values, contexts = trace.values, trace.contexts
         grads = trace.grads = [None] * len(values)
         flat_grads = self._parameter_grads(trace)
-        slots = self._parameter_slots
         if grad_out is None:  # dLoss/dLoss = 1, typed like the loss
             loss_value = values[self.loss.index]
             grad_out = _UNIT_SEEDS.get(type(loss_value))
@@ -391,16 +397,17 @@ class Program:
                 grad_out = np.ones(np.shape(loss_value), np.result_type(loss_value))
         grads[self.loss.index] = grad_out
         gathers = self._gathers
-        for node, index, parents in self._backward_steps:
+        for node, index, parent_slots in self._backward_plan:
             grad = grads[index]
             if grad is None:
                 continue
             parent_grads = node.backward(contexts[index], grad, *gathers[index](values))
-            for parent, parent_grad in zip(parents, parent_grads, strict=True):
+            for (parent, slot), parent_grad in zip(
+                parent_slots, parent_grads, strict=True
+            ):
                 if parent_grad is None:
                     continue
                 previous = grads[parent]
-                slot = slots.get(parent)
                 if slot is None:
                     grads[parent] = (
                         parent_grad if previous is None else previous + parent_grad

@@ -462,23 +462,23 @@ class SigmoidCrossEntropy(_WeightedLoss):
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
     ``sigmoid(z) = max(e, [z >= 0]) / (1 + e)`` (``1 / (1 + e)`` for
     ``z >= 0``, ``e / (1 + e)`` below) and ``e = exp(-|z|)``: exact in both
-    tails, and a few cheap passes. Both passes work in two buffers of the
-    logits' size (backward recomputes ``e`` rather than keep a third).
+    tails, and a few cheap passes. The forward pass keeps ``e`` for the
+    backward one, in three buffers of the logits' size.
     """
 
     def forward(self, ctx, z, y, weights=None):
-        scratch = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
-        per_element = np.log1p(scratch, out=ctx.buffer("l", z.shape, z.dtype))
+        e = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
+        per_element = np.log1p(e, out=ctx.buffer("l", z.shape, z.dtype))
+        scratch = ctx.buffer("s", z.shape, z.dtype)
         per_element += np.maximum(z, 0.0, out=scratch)
         per_element -= np.multiply(y, z, out=scratch)
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        e = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
+        e = ctx.buffer("e", z.shape, z.dtype)  # exp(-|z|), from the forward pass
         residual = np.greater_equal(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
         np.maximum(residual, e, out=residual)
-        e += 1.0
-        residual /= e
+        residual /= np.add(e, 1.0, out=ctx.buffer("s", z.shape, z.dtype))
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
