@@ -50,9 +50,15 @@ class GraphObjective:
         self.loss = loss
         self.feed = feed
         self.program = graph.program((loss,), loss=loss)
-        self.trace = Trace(self.program)
+        self.trace = self.program.bind(feed, Trace(self.program))
         self._grad = np.empty_like(graph.theta)
         self.n_calls = 0
+
+    def __setstate__(self, state):
+        # The trace's parameter values are views of graph.theta, which pickle
+        # copies apart: bind the copy's trace to the copy's graph again.
+        self.__dict__.update(state)
+        self.program.bind(self.feed, self.trace)
 
     @property
     def last_grad_norm(self):
@@ -65,8 +71,7 @@ class GraphObjective:
         # set_flat without its checks: scipy hands back the vector it was given.
         np.copyto(self.graph.theta, theta, casting="unsafe")
         program, trace = self.program, self.trace
-        program.forward(self.feed, trace)
-        program.backward(trace)
+        program.backward(program.evaluate(trace))
         self.n_calls += 1
         # A new float64 array (scipy may keep it): the one copy this call makes.
         grad = trace.parameter_grad.astype(np.float64)

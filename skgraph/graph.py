@@ -361,6 +361,15 @@ class Program:
         """Evaluate the outputs; returns the trace."""
         if trace is None:
             trace = Trace(self)
+        return self.evaluate(self.bind(feed, trace))
+
+    def bind(self, feed, trace):
+        """Put the inputs' and parameters' values into ``trace``; returns it.
+
+        A trace keeps them: a training loop binds its data once and then only
+        calls :meth:`evaluate` (the parameter values are views of
+        ``graph.theta``, so updates to it are seen).
+        """
         values = trace.values
         for node in self.inputs:
             try:
@@ -373,7 +382,11 @@ class Program:
         views = self.graph._views
         for node in self.parameters:
             values[node.index] = views[node.param_index]
-        contexts, gathers = trace.contexts, self._gathers
+        return trace
+
+    def evaluate(self, trace):
+        """Run the compute steps on the values bound in ``trace``; returns it."""
+        values, contexts, gathers = trace.values, trace.contexts, self._gathers
         for node, index, _ in self._forward_steps:
             values[index] = node.forward(contexts[index], *gathers[index](values))
         return trace
