@@ -38,8 +38,8 @@ import warnings
 
 import numpy as np
 import scipy
-import scipy.sparse as sp
 import sklearn
+from bench_engine import make_problem as engine_problem
 from sklearn import datasets
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -64,18 +64,9 @@ MAX_ITER = 1000
 
 
 def make_problem(n_samples, n_features, n_classes, density, seed=0):
-    """Features and labels from a noisy linear model (the engine benchmark's)."""
-    rng = np.random.default_rng(seed)
-    if density is None:
-        X = rng.standard_normal((n_samples, n_features))
-    else:
-        X = sp.random(
-            n_samples, n_features, density=density, format="csr", random_state=seed
-        )
-        X.data = rng.standard_normal(X.nnz)
-    coef = rng.standard_normal((n_features, n_classes))
-    scores = np.asarray(X @ coef) + rng.standard_normal((n_samples, n_classes))
-    return X, scores.argmax(axis=1)
+    """Features and labels: the engine benchmark's problems."""
+    X, labels, _ = engine_problem(n_samples, n_features, n_classes, density, seed)
+    return X, labels
 
 
 def bundled_problem(name):
