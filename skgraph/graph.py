@@ -349,11 +349,28 @@ class Program:
                 reached.add(parent)
             if any(slot is not None for slot in slots):
                 self._grad_destinations[index] = tuple(slots)
-        # Each backward step with, per parent, its flat-gradient slot (None
-        # for a node that is no parameter): no dictionary look-up per pass.
+        # The per-pass loops below run these plans, resolved once here: the
+        # bound rule, the argument getter and, for backward, where each wanted
+        # parent gradient goes (its flat-gradient slot, or None for a node
+        # that is no parameter). Small batches pay for every per-step lookup.
         slot_of = self._parameter_slots.get
+        self._forward_plan = [
+            (index, node.forward, self._gathers[index])
+            for node, index, _ in self._forward_steps
+        ]
         self._backward_plan = [
-            (node, index, tuple((parent, slot_of(parent)) for parent in parents))
+            (
+                index,
+                node.backward,
+                self._gathers[index],
+                tuple(
+                    (position, parent, slot_of(parent))
+                    for position, (parent, need) in enumerate(
+                        zip(parents, self.needs[index], strict=True)
+                    )
+                    if need
+                ),
+            )
             for node, index, parents in self._backward_steps
         ]
 
@@ -386,9 +403,9 @@ class Program:
 
     def evaluate(self, trace):
         """Run the compute steps on the values bound in ``trace``; returns it."""
-        values, contexts, gathers = trace.values, trace.contexts, self._gathers
-        for node, index, _ in self._forward_steps:
-            values[index] = node.forward(contexts[index], *gathers[index](values))
+        values, contexts = trace.values, trace.contexts
+        for index, forward, gather in self._forward_plan:
+            values[index] = forward(contexts[index], *gather(values))
         return trace
 
     def backward(self, trace, grad_out=None):
@@ -409,29 +426,28 @@ class Program:
             if grad_out is None:
                 grad_out = np.ones(np.shape(loss_value), np.result_type(loss_value))
         grads[self.loss.index] = grad_out
-        gathers = self._gathers
-        for node, index, parent_slots in self._backward_plan:
+        for index, backward, gather, routes in self._backward_plan:
             grad = grads[index]
             if grad is None:
                 continue
-            parent_grads = node.backward(contexts[index], grad, *gathers[index](values))
-            for (parent, slot), parent_grad in zip(
-                parent_slots, parent_grads, strict=True
-            ):
+            parent_grads = backward(contexts[index], grad, *gather(values))
+            for position, parent, slot in routes:
+                parent_grad = parent_grads[position]
                 if parent_grad is None:
                     continue
                 previous = grads[parent]
-                if slot is None:
-                    grads[parent] = (
-                        parent_grad if previous is None else previous + parent_grad
-                    )
-                elif previous is None:
+                if previous is not None:
+                    if slot is None:
+                        grads[parent] = previous + parent_grad
+                    else:
+                        previous += parent_grad
+                elif slot is None:
+                    grads[parent] = parent_grad
+                else:
                     view = flat_grads[slot]
                     if parent_grad is not view:  # not written in place
                         np.copyto(view, parent_grad)
                     grads[parent] = view
-                else:
-                    previous += parent_grad
         for param in self.graph.parameters:  # nothing flowed there: zero
             if grads[param.index] is None:
                 flat_grads[param.param_index].fill(0.0)

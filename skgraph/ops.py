@@ -115,10 +115,14 @@ class Affine(Op):
         super().__init__(*(p for p in (x, W, b) if p is not None), name=name)
 
     def forward(self, ctx, x, W, b=None):
-        shape, dtype = (x.shape[0], W.shape[1]), np.result_type(x.dtype, W.dtype)
-        out = ctx.buffer("z", shape, dtype, self.order)
-        if isinstance(x, np.ndarray):
-            np.matmul(x, W, out=out)
+        dtype = W.dtype if x.dtype == W.dtype else np.result_type(x.dtype, W.dtype)
+        out = ctx.buffer("z", (x.shape[0], W.shape[1]), dtype, self.order)
+        # np.dot: BLAS as np.matmul, with less dispatch cost (small batches);
+        # it wants a C-contiguous out, which a column-major z is transposed.
+        if isinstance(x, np.ndarray) and self.order == "C":
+            np.dot(x, W, out=out)
+        elif isinstance(x, np.ndarray):
+            np.dot(W.T, x.T, out=out.T)
         else:  # scipy.sparse
             out[...] = x @ W
         if b is not None:
@@ -138,14 +142,17 @@ class Affine(Op):
                 dW = np.asarray(x.T @ g)
             elif out is None and g.flags.f_contiguous and not g.flags.c_contiguous:
                 dWt = ctx.buffer("dW", W.shape[::-1], W.dtype)
-                dW = np.matmul(g.T, x, out=dWt).T
+                dW = np.dot(g.T, x, out=dWt).T
             else:
                 if out is None:
                     out = ctx.buffer("dW", W.shape, W.dtype)
-                dW = np.matmul(x.T, g, out=out)
+                dW = np.dot(x.T, g, out=out)
         if b is None:
             return dx, dW
-        return dx, dW, (g.sum(axis=0) if needs[2] else None)
+        db = None
+        if needs[2]:  # the ufunc's reduce: np.sum's wrapper costs more than it
+            db = np.add.reduce(g, axis=0, out=ctx.grad_destination(2))
+        return dx, dW, db
 
     def output_shape(self, x, W, b=None):
         n = None if x is None else x[0]
@@ -164,6 +171,8 @@ class Add(Op):
 
     def backward(self, ctx, g, a, b):
         need_a, need_b = ctx.needs
+        if g.ndim == 0:  # two scalars (a sum of losses): nothing to reduce
+            return (g if need_a else None, g if need_b else None)
         return (
             _unbroadcast(g, np.shape(a)) if need_a else None,
             _unbroadcast(g, np.shape(b)) if need_b else None,
