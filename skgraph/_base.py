@@ -46,6 +46,24 @@ def dask_aware(method):
     return wrapper
 
 
+def _check_classification_targets(y):
+    """scikit-learn's ``check_classification_targets``, without its cost where
+    the answer is known.
+
+    A 1-D array of integers or booleans, or of finite floats that are all
+    whole numbers (in int64), is always a binary or multiclass target; scikit-learn
+    finds out which with a pass of ``np.unique`` that ``fit`` then repeats.
+    Anything else gets scikit-learn's own check (and its error messages).
+    """
+    if y.ndim == 1 and y.dtype.kind in "biu":
+        return
+    if y.ndim == 1 and y.dtype.kind == "f" and np.isfinite(y).all():
+        with np.errstate(invalid="ignore"):  # as scikit-learn: whole in int64
+            if (y.astype(np.int64) == y).all():
+                return
+    check_classification_targets(y)
+
+
 class _Targets:
     """Encoded labels of a training set.
 
@@ -110,7 +128,7 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             multi_output=self._supports_multilabel,
             reset=reset,
         )
-        check_classification_targets(y)
+        _check_classification_targets(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )

@@ -3,6 +3,7 @@
 import doctest
 import inspect
 import pickle
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -553,3 +554,37 @@ def test_bad_input_gets_a_clear_error():
         clf.predict(X[:, :3])
     with pytest.raises(ValueError, match="non-zero"):
         LogisticRegressionGraph().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0, 1, 1, 0]),
+        np.array([3, 1, 2, 7], dtype=np.uint8),
+        np.array([True, False, True, True]),
+        np.array([0.0, 1.0, 2.0, 1.0]),
+        np.array([0.0, 1.0, 1.0, 1.0], dtype=np.float32),
+        np.array([0.0, 0.5, 1.0, 1.0]),
+        np.array([0.0, np.nan, 1.0, 1.0]),
+        np.array([0.0, np.inf, 1.0, 1.0]),
+        np.array([0.0, 1e20, 1.0, 1.0]),
+        np.array(["a", "b", "a", "c"]),
+        np.array(["a", 1, "b", 2], dtype=object),
+        np.array([[0, 1], [1, 0], [1, 1], [0, 0]]),
+        np.array([[0.5, 1], [1, 0], [1, 1], [0, 0]]),
+    ],
+)
+def test_target_check_shortcut_agrees_with_sklearn(y):
+    # fit skips scikit-learn's target check where its answer is known: it
+    # must accept and reject exactly what scikit-learn does, with its words.
+    from sklearn.utils.multiclass import check_classification_targets
+
+    from skgraph._base import _check_classification_targets
+
+    try:
+        check_classification_targets(y)
+    except (ValueError, TypeError) as error:
+        with pytest.raises(type(error), match=re.escape(str(error))):
+            _check_classification_targets(y)
+    else:
+        _check_classification_targets(y)
