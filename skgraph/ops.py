@@ -467,27 +467,32 @@ class SigmoidCrossEntropy(_WeightedLoss):
     is computed as ``max(z, 0) + log1p(exp(-|z|)) - y * z``: finite for every
     finite ``z``, and accurate where the loss is tiny.
 
-    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights),
+    summed as two totals of non-negative terms, ``max(z, 0) - y * z`` and
+    ``log1p(exp(-|z|))`` (for ``y`` in [0, 1] neither can cancel), so that
+    two buffers of the logits' size serve the whole pass.
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
-    ``sigmoid(z) = max(e, [z >= 0]) / (1 + e)`` (``1 / (1 + e)`` for
-    ``z >= 0``, ``e / (1 + e)`` below) and ``e = exp(-|z|)``: exact in both
-    tails, and a few cheap passes. The forward pass keeps ``e`` for the
-    backward one, in three buffers of the logits' size.
+    ``sigmoid(z) = 1 / (1 + exp(-z))``: accurate to a few ulps in both tails
+    (no difference of nearly equal numbers), and exactly 0 where ``exp(-z)``
+    overflows, which is the sigmoid rounded. It needs nothing kept from the
+    forward pass, and one buffer.
     """
 
     def forward(self, ctx, z, y, weights=None):
-        e = _exp_minus_abs(z, ctx.buffer("e", z.shape, z.dtype))
-        per_element = np.log1p(e, out=ctx.buffer("l", z.shape, z.dtype))
-        scratch = ctx.buffer("s", z.shape, z.dtype)
-        per_element += np.maximum(z, 0.0, out=scratch)
+        scratch = ctx.buffer("e", z.shape, z.dtype)
+        per_element = np.maximum(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
-        return self._weighted_total(per_element, weights)
+        hinge = self._weighted_total(per_element, weights)
+        softplus_rest = np.log1p(_exp_minus_abs(z, scratch), out=scratch)
+        return hinge + self._weighted_total(softplus_rest, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        e = ctx.buffer("e", z.shape, z.dtype)  # exp(-|z|), from the forward pass
-        residual = np.greater_equal(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
-        np.maximum(residual, e, out=residual)
-        residual /= np.add(e, 1.0, out=ctx.buffer("s", z.shape, z.dtype))
+        residual = np.negative(z, out=ctx.buffer("l", z.shape, z.dtype))
+        # exp(-z) = inf gives sigmoid(z) = 0, exp(-z) = 0 gives 1: both exact
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(residual, out=residual)
+        residual += 1.0
+        np.divide(1.0, residual, out=residual)
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
