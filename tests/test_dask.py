@@ -63,6 +63,16 @@ def test_logistic_fit_on_dask_equals_in_memory(client, solver, n_classes):
     assert dist.n_features_in_ == X.shape[1]
 
 
+def test_logistic_float32_on_dask_is_the_in_memory_float32_model(client):
+    X, y, sw = make_data(n_classes=2)
+    X = X.astype(np.float32)
+    params = dict(tol=1e-9, max_iter=5000)
+    memory = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sw)
+    dist = LogisticRegressionGraph(**params).fit(*as_dask(X, y), sample_weight=sw)
+    assert dist.coef_.dtype == memory.coef_.dtype == np.float32
+    np.testing.assert_allclose(dist.coef_, memory.coef_, rtol=1e-6)
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
 def test_mlp_full_batch_fit_on_dask_equals_in_memory(client, solver):
     X, y, sw = make_data(n=1500)
