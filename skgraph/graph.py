@@ -246,6 +246,7 @@ class Trace:
         #: laid out like ``graph.theta`` (``trace.grad(param)`` is a view).
         self.parameter_grad = None
         self._parameter_grads = []
+        self._grad_layout = None  # the graph.theta that parameter_grad mirrors
         for node in program.forward_nodes:
             self.contexts[node.index] = Context(program.needs.get(node.index, ()))
 
@@ -256,6 +257,7 @@ class Trace:
         state = self.__dict__.copy()
         state["parameter_grad"] = None
         state["_parameter_grads"] = []
+        state["_grad_layout"] = None
         state["contexts"] = [
             None if ctx is None else Context(ctx.needs) for ctx in self.contexts
         ]
@@ -456,8 +458,8 @@ class Program:
     def _parameter_grads(self, trace):
         """The views of ``trace.parameter_grad``, one per parameter."""
         theta = self.graph.theta
-        flat = trace.parameter_grad
-        if flat is None or flat.shape != theta.shape or flat.dtype != theta.dtype:
+        if trace._grad_layout is not theta:  # first pass, or the graph grew
+            trace._grad_layout = theta
             flat = trace.parameter_grad = np.empty_like(theta)
             views = trace._parameter_grads = [
                 flat[p.offset : p.offset + p.size].reshape(p.shape)

@@ -468,9 +468,9 @@ class SigmoidCrossEntropy(_WeightedLoss):
     finite ``z``, and accurate where the loss is tiny.
 
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights),
-    summed as two totals of non-negative terms, ``max(z, 0) - y * z`` and
-    ``log1p(exp(-|z|))`` (for ``y`` in [0, 1] neither can cancel), so that
-    two buffers of the logits' size serve the whole pass.
+    each ``loss_i`` the sum of two non-negative terms, ``max(z, 0) - y * z``
+    and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]), made in two buffers of
+    the logits' size.
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
     ``sigmoid(z) = 1 / (1 + exp(-z))``: accurate to a few ulps in both tails
     (no difference of nearly equal numbers), and exactly 0 where ``exp(-z)``
@@ -482,9 +482,8 @@ class SigmoidCrossEntropy(_WeightedLoss):
         scratch = ctx.buffer("e", z.shape, z.dtype)
         per_element = np.maximum(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
-        hinge = self._weighted_total(per_element, weights)
-        softplus_rest = np.log1p(_exp_minus_abs(z, scratch), out=scratch)
-        return hinge + self._weighted_total(softplus_rest, weights)
+        per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
+        return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
         residual = np.negative(z, out=ctx.buffer("l", z.shape, z.dtype))
