@@ -129,6 +129,8 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             reset=reset,
         )
         _check_classification_targets(y)
+        if sample_weight is None:  # what _check_sample_weight makes, less its cost
+            return X, y, np.ones(X.shape[0], dtype=X.dtype)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )

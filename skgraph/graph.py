@@ -26,6 +26,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from operator import itemgetter
 
 import numpy as np
@@ -110,7 +111,7 @@ class Parameter(Node):
     def __init__(self, graph, name, shape):
         super().__init__(graph, name)
         self.shape = tuple(shape)
-        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.size = math.prod(self.shape)
         self.offset = 0  # set by Graph._pack
         self.param_index = len(graph.parameters)
 
@@ -338,43 +339,36 @@ class Program:
                     needs = tuple(p in trainable for p in parents)
                     self.needs[index] = needs
                     self._backward_steps.append((node, index, parents))
-        # The first step to reach each parameter may write its gradient in
-        # place: {step index: (parameter slot or None per parent)}.
-        self._grad_destinations = {}
-        reached = set()
-        for _, index, parents in self._backward_steps:
-            slots = []
-            for parent, need in zip(parents, self.needs[index], strict=True):
-                first = need and parent in self._parameter_slots
-                first = first and parent not in reached
-                slots.append(self._parameter_slots[parent] if first else None)
-                reached.add(parent)
-            if any(slot is not None for slot in slots):
-                self._grad_destinations[index] = tuple(slots)
-        # The per-pass loops below run these plans, resolved once here: the
-        # bound rule, the argument getter and, for backward, where each wanted
-        # parent gradient goes (its flat-gradient slot, or None for a node
-        # that is no parameter). Small batches pay for every per-step lookup.
-        slot_of = self._parameter_slots.get
+        # The per-pass loops run plans resolved once here: the bound rule, the
+        # argument getter and, for backward, where each wanted parent
+        # gradient goes (its flat-gradient slot, or None for a node that is
+        # no parameter). Small batches pay for every per-step lookup.
         self._forward_plan = [
             (index, node.forward, self._gathers[index])
             for node, index, _ in self._forward_steps
         ]
-        self._backward_plan = [
-            (
-                index,
-                node.backward,
-                self._gathers[index],
-                tuple(
-                    (position, parent, slot_of(parent))
-                    for position, (parent, need) in enumerate(
-                        zip(parents, self.needs[index], strict=True)
-                    )
-                    if need
-                ),
+        # The first step to reach each parameter may write its gradient in
+        # place: {step index: (parameter slot or None per parent)}.
+        self._grad_destinations = {}
+        self._backward_plan = []
+        reached = set()
+        slot_of = self._parameter_slots.get
+        for node, index, parents in self._backward_steps:
+            routes, destinations = [], []
+            for position, (parent, need) in enumerate(
+                zip(parents, self.needs[index], strict=True)
+            ):
+                slot = slot_of(parent)
+                first = need and slot is not None and parent not in reached
+                destinations.append(slot if first else None)
+                if need:
+                    routes.append((position, parent, slot))
+                reached.add(parent)
+            if any(slot is not None for slot in destinations):
+                self._grad_destinations[index] = tuple(destinations)
+            self._backward_plan.append(
+                (index, node.backward, self._gathers[index], tuple(routes))
             )
-            for node, index, parents in self._backward_steps
-        ]
 
     def forward(self, feed, trace=None):
         """Evaluate the outputs; returns the trace."""
@@ -521,9 +515,9 @@ class Graph:
 
     # -- building -------------------------------------------------------------
     def _unique_name(self, name):
-        taken = {node.name for node in self.nodes}
-        if name not in taken:
+        if all(node.name != name for node in self.nodes):
             return name
+        taken = {node.name for node in self.nodes}
         k = 1
         while f"{name}_{k}" in taken:
             k += 1
