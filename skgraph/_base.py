@@ -47,13 +47,13 @@ def dask_aware(method):
 
 
 def _check_classification_targets(y):
-    """scikit-learn's ``check_classification_targets``, without its cost where
-    the answer is known.
+    """scikit-learn's ``check_classification_targets``, skipped where dtype decides.
 
     A 1-D array of integers or booleans, or of finite floats that are all
-    whole numbers (in int64), is always a binary or multiclass target; scikit-learn
-    finds out which with a pass of ``np.unique`` that ``fit`` then repeats.
-    Anything else gets scikit-learn's own check (and its error messages).
+    whole numbers (in int64), is always a binary or multiclass target;
+    scikit-learn finds out which with a pass of ``np.unique`` that ``fit``
+    then repeats. Anything else gets scikit-learn's own check (and its error
+    messages).
     """
     if y.ndim == 1 and y.dtype.kind in "biu":
         return

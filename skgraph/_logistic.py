@@ -201,9 +201,11 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         """
         start = self._warm_start_parameters()
         if is_dask_collection(X):
-            model_dtype = np.float32 if X.dtype == np.float32 else np.float64
+            model_dtype = np.float64
+            if getattr(X, "dtype", None) == np.float32:  # solved in float64 too
+                model_dtype, X = np.float32, X.astype(np.float64)
             network, objective, problem = self._distributed_problem(
-                X.astype(np.float64), y, sample_weight, self._linear_graph
+                X, y, sample_weight, self._linear_graph
             )
             X_seen = problem.X
             step_data = (problem.X, problem.weights, objective.l2_strength)

@@ -411,7 +411,8 @@ class Program:
         multivariate chain rule). A parameter's are summed straight into its
         slice of the flat ``trace.parameter_grad`` (reused by later passes),
         so no array is allocated for the sum and none is kept alive for it.
-        Returns the trace.
+        Returns the trace. Ops may use what their forward rule left in the
+        trace as scratch space: run one backward pass per forward pass.
         """
         values, contexts = trace.values, trace.contexts
         grads = trace.grads = [None] * len(values)

@@ -171,7 +171,7 @@ class Add(Op):
 
     def backward(self, ctx, g, a, b):
         need_a, need_b = ctx.needs
-        if g.ndim == 0:  # two scalars (a sum of losses): nothing to reduce
+        if getattr(g, "ndim", 0) == 0:  # two scalars (a sum of losses)
             return (g if need_a else None, g if need_b else None)
         return (
             _unbroadcast(g, np.shape(a)) if need_a else None,
@@ -479,7 +479,7 @@ class SigmoidCrossEntropy(_WeightedLoss):
     """
 
     def forward(self, ctx, z, y, weights=None):
-        scratch = ctx.buffer("e", z.shape, z.dtype)
+        scratch = ctx.buffer("scratch", z.shape, z.dtype)
         per_element = np.maximum(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
         per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
