@@ -9,15 +9,13 @@ forward pass of ``graph_`` up to its logits node.
 
 from __future__ import annotations
 
+import copy
 import functools
-import warnings
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -28,6 +26,8 @@ from sklearn.utils.validation import (
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
 from skgraph._dask import DaskObjective, dask_problem, is_dask_collection
 from skgraph._dask import predict_blockwise as _predict_blockwise
+from skgraph._optimize import warn_if_not_converged
+from skgraph._weights import per_class_weights
 
 _FLOATS = (np.float64, np.float32)
 _SPARSE_FORMATS = ("csr", "csc")
@@ -42,6 +42,39 @@ def dask_aware(method):
             check_is_fitted(self)
             return _predict_blockwise(self, method, X)
         return method(self, X)
+
+    return wrapper
+
+
+def restore_on_error(fit):
+    """Make ``fit`` all or nothing: an exception leaves the estimator as it was.
+
+    A fit interrupted by ``KeyboardInterrupt`` or by an exception from a
+    callback or a solver restores the estimator's attributes as they were
+    before the call, and the parameters of the graph it had (which a
+    solver may have changed in place): never a half-fitted model. What an
+    estimator mutates in place besides (optimiser moments, the training
+    state of ``partial_fit``) it names in ``_fit_mutable_state``.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        graph = saved.get("graph_")
+        theta = None if graph is None else graph.theta.copy()
+        mutable = {
+            name: copy.deepcopy(saved[name])
+            for name in self._fit_mutable_state
+            if name in saved
+        }
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved, **mutable)
+            if graph is not None:
+                np.copyto(graph.theta, theta)
+            raise
 
     return wrapper
 
@@ -93,6 +126,7 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     """
 
     _supports_multilabel = False
+    _fit_mutable_state = ()
 
     def _fit_callbacks(self, network, X, y, sample_weight, max_iter):
         """scikit-learn's callbacks for this fit: one task per iteration or epoch.
@@ -131,9 +165,8 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         _check_classification_targets(y)
         if sample_weight is None:  # what _check_sample_weight makes, less its cost
             return X, y, np.ones(X.shape[0], dtype=X.dtype)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
+        # Negative weights are accepted, as scikit-learn's estimators do.
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         return X, y, sample_weight
 
     def _validate_X(self, X):
@@ -188,23 +221,12 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             return sample_weight
         if targets.codes is None:
             raise ValueError("class_weight is not supported for multilabel targets.")
-        classes = np.arange(len(self.classes_))
-        if isinstance(class_weight, dict):
-            class_weight = {
-                int(np.searchsorted(self.classes_, label)): weight
-                for label, weight in class_weight.items()
-                if label in self.classes_
-            }
-        with np.errstate(divide="ignore"):
-            per_class = compute_class_weight(
-                class_weight,
-                classes=classes,
-                y=targets.codes,
-                sample_weight=sample_weight,
+        class_totals = None
+        if isinstance(class_weight, str):  # "balanced" needs each class's total
+            class_totals = np.bincount(
+                targets.codes, weights=sample_weight, minlength=len(self.classes_)
             )
-        # "balanced" gives a class whose samples all weigh 0 an infinite
-        # weight; those samples still contribute nothing.
-        per_class[~np.isfinite(per_class)] = 0.0
+        per_class = per_class_weights(class_weight, self.classes_, class_totals)
         return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
 
     def _training_feed(self, network, X, targets, weights):
@@ -267,14 +289,20 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         )
         return network, objective, problem
 
-    def _warn_if_not_converged(self, result, hint):
-        if not result.converged and not result.stopped:
-            warnings.warn(
-                f"{type(self).__name__}: solver={self.solver!r} did not converge "
-                f"after {result.n_iter} iterations ({result.message}). {hint}",
-                ConvergenceWarning,
-                stacklevel=3,
+    def _warn_if_not_converged(self, result, advice):
+        """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
+
+        A fixed-step ``"gd"`` whose loss went up at some iteration is told
+        that its step (``_step_parameter``) is too large.
+        """
+        if self.solver == "gd" and result.loss_increased:
+            step = self._step_parameter
+            advice = (
+                f"The loss increased during the fit: {step}="
+                f"{getattr(self, step)!r} is too large a step for this data; "
+                f"use a smaller {step}.\n{advice}"
             )
+        warn_if_not_converged(self.solver, result, self.max_iter, advice)
 
     # -- prediction ----------------------------------------------------------------
     def _logits(self, X):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from skgraph._optimize import GraphObjective
+from skgraph._weights import per_class_weights
 
 __all__ = ["is_dask_collection", "DaskObjective"]
 
@@ -299,13 +300,9 @@ def dask_problem(estimator, X, y, sample_weight=None):
                 f"sample_weight has shape {sample_weight.shape}, expected "
                 f"({X.shape[0]},)."
             )
-    finite, classes, negative = dask.compute(
-        da.isfinite(X).all(), da.unique(y), (sample_weight < 0).any()
-    )
+    finite, classes = dask.compute(da.isfinite(X).all(), da.unique(y))
     if not finite:
         raise ValueError("Input X contains NaN or infinity.")
-    if negative:
-        raise ValueError("Negative values in sample_weight are not allowed.")
     estimator.n_features_in_ = X.shape[1]
     estimator.__dict__.pop("feature_names_in_", None)
     estimator._fit_classes(np.asarray(classes))
@@ -315,14 +312,12 @@ def dask_problem(estimator, X, y, sample_weight=None):
     weights = sample_weight
     class_weight = getattr(estimator, "class_weight", None)
     if class_weight is not None:
-        if class_weight == "balanced":
-            counts = da.bincount(codes, weights=sample_weight, minlength=n_classes)
-            counts = np.asarray(counts.compute(), dtype=np.float64)
-            with np.errstate(divide="ignore"):
-                per_class = counts.sum() / (n_classes * counts)
-            per_class[~np.isfinite(per_class)] = 0.0
-        else:
-            per_class = np.array([class_weight.get(c, 1.0) for c in classes])
+        class_totals = None
+        if isinstance(class_weight, str):  # "balanced": each class's total
+            class_totals = da.bincount(
+                codes, weights=sample_weight, minlength=n_classes
+            ).compute()
+        per_class = per_class_weights(class_weight, classes, class_totals)
         per_class = per_class.astype(X.dtype)
         weights = weights * codes.map_blocks(lambda b: per_class[b], dtype=X.dtype)
     total = float(weights.sum(dtype=np.float64).compute())

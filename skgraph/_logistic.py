@@ -17,11 +17,14 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
+from sklearn.utils.validation import check_is_fitted
 
-from skgraph._base import GraphClassifierMixin
+from skgraph._base import GraphClassifierMixin, restore_on_error
 from skgraph._callbacks import chain_hooks
 from skgraph._dask import is_dask_collection
 from skgraph._optimize import SOLVERS, GraphObjective, minimize
@@ -180,6 +183,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         return 1.0 / self.C  # 0 for C = inf: no penalty
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the training data.
 
@@ -243,13 +247,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         if network.graph.dtype != model_dtype:
             network = self._recast(network, model_dtype)
         self._network = network
+        self.__dict__.pop("_sparse_coef", None)  # a new coef_, dense
         self.graph_ = network.graph
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_curve_ = result.loss_curve
         self._warn_if_not_converged(
             result,
-            f"Increase max_iter (now {self.max_iter}) or scale the data, e.g. "
-            "with sklearn.preprocessing.StandardScaler."
+            "For example with sklearn.preprocessing.StandardScaler."
             + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
         )
         callbacks.close()
@@ -304,6 +308,8 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             dtype=dtype,
         )
 
+    _step_parameter = "learning_rate"
+
     @property
     def _fixed_step(self):
         return self.solver == "gd" and self.learning_rate != "auto"
@@ -312,7 +318,8 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         """``(coef, intercept)`` to start from, or ``None`` to start at zero."""
         if not (self.warm_start and hasattr(self, "graph_")):
             return None
-        return self.coef_.copy(), self.intercept_.copy()
+        coef = self._fitted_network().weights[0].value.T  # dense, even if sparsified
+        return coef.copy(), self.intercept_.copy()
 
     def _initial_step(self, network, X, w, l2_strength):
         """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
@@ -326,11 +333,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         """
         if self.solver != "gd" or self._fixed_step:
             return 1.0
+        # |w|: negative sample weights make some terms concave; the bound
+        # takes every term's curvature at its largest.
         if is_dask_collection(X):  # the same sum, on the cluster
-            mean = (w * (X**2).sum(axis=1)).sum().compute()
+            mean = (abs(w) * (X**2).sum(axis=1)).sum().compute()
         else:
             squared_norms = row_norms(X, squared=True)
-            mean = squared_norms.mean() if w is None else w @ squared_norms
+            mean = squared_norms.mean() if w is None else abs(w) @ squared_norms
         trace = float(mean) + float(self.fit_intercept)
         curvature = 0.25 if network.output == "logistic" else 0.5
         lipschitz = curvature * trace + l2_strength
@@ -348,15 +357,52 @@ class LogisticRegressionGraph(GraphClassifierMixin):
 
     @property
     def coef_(self):
+        sparse = self.__dict__.get("_sparse_coef")
+        if sparse is not None:
+            return sparse
         return self._fitted_network().weights[0].value.T
 
     @coef_.setter
     def coef_(self, value):
         W = self._fitted_network().weights[0].value
-        value = np.asarray(value)
-        if value.shape != W.T.shape:
-            raise ValueError(f"coef_ must have shape {W.T.shape}, got {value.shape}.")
-        W[...] = value.T
+        sparse = _sparse_interface(value) if sp.issparse(value) else None
+        dense = value.toarray() if sparse is not None else np.asarray(value)
+        if dense.shape != W.T.shape:
+            raise ValueError(f"coef_ must have shape {W.T.shape}, got {dense.shape}.")
+        W[...] = dense.T
+        self.__dict__["_sparse_coef"] = sparse
+
+    def sparsify(self):
+        """Convert ``coef_`` to a sparse CSR matrix, as scikit-learn's models do.
+
+        For models with many zero coefficients (after an L1 fit) a sparse
+        ``coef_`` is cheaper to store and to use in code that works on it.
+        The graph keeps its dense weights, so the predictions do not change;
+        assigning to ``coef_`` (sparse or dense) updates the graph. ``fit``
+        and :meth:`densify` make ``coef_`` dense again. The type follows
+        scikit-learn's ``sparse_interface`` setting (``csr_matrix`` or
+        ``csr_array``).
+
+        Returns
+        -------
+        self : LogisticRegressionGraph
+            The fitted estimator.
+        """
+        check_is_fitted(self, msg=_NOT_FITTED % "sparsifying")
+        self.coef_ = sp.csr_matrix(self._fitted_network().weights[0].value.T)
+        return self
+
+    def densify(self):
+        """Convert ``coef_`` back to a dense array (a no-op when it is dense).
+
+        Returns
+        -------
+        self : LogisticRegressionGraph
+            The fitted estimator.
+        """
+        check_is_fitted(self, msg=_NOT_FITTED % "densifying")
+        self.__dict__.pop("_sparse_coef", None)
+        return self
 
     @property
     def intercept_(self):
@@ -379,6 +425,16 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 "This model was fitted with fit_intercept=False: its graph has no "
                 "intercept, so intercept_ can only be zero."
             )
+
+
+_NOT_FITTED = "Estimator, %%(name)s, must be fitted before %s."
+
+
+def _sparse_interface(matrix):
+    """``matrix`` as CSR, of the kind scikit-learn's ``sparse_interface`` asks."""
+    if get_config().get("sparse_interface") == "sparray":
+        return sp.csr_array(matrix)
+    return sp.csr_matrix(matrix)
 
 
 def _set_parameters(network, coef, intercept, *, fit_intercept):

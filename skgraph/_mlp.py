@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from skgraph._base import GraphClassifierMixin, _Targets
+from skgraph._base import GraphClassifierMixin, _Targets, restore_on_error
 from skgraph._dask import is_dask_collection
 from skgraph._optimize import minimize
 from skgraph._stochastic import (
@@ -132,10 +132,11 @@ class MLPClassifierGraph(GraphClassifierMixin):
         Whether ``"sgd"`` uses Nesterov's momentum.
 
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data
-        (``"sgd"``/``"adam"``), stop when its accuracy has not improved by
-        ``tol`` for ``n_iter_no_change`` epochs, and keep the parameters
-        that scored best.
+        Hold out a ``validation_fraction`` of the training data
+        (``"sgd"``/``"adam"``; stratified for binary targets only, the same
+        split as scikit-learn's for the same ``random_state``), stop when its
+        accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs,
+        and keep the parameters that scored best.
 
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping.
@@ -377,6 +378,9 @@ class MLPClassifierGraph(GraphClassifierMixin):
         for param, array in zip(params, arrays, strict=True):
             param.value = array
 
+    _step_parameter = "learning_rate_init"
+    _fit_mutable_state = ("_state", "_optimizer")
+
     def _penalty_coefficient(self):
         return self.alpha
 
@@ -447,6 +451,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
             y = column_or_1d(y, warn=True)
         return X, y, sample_weight
 
+    @restore_on_error
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight, incremental)
@@ -652,11 +657,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
         if state.best_loss is None or state.validation_scores is not None:
             state.best_loss = np.inf  # a full-batch fit after early stopping
         state.best_loss = min([state.best_loss, *result.loss_curve])
-        self._warn_if_not_converged(
-            result,
-            "Increase the number of iterations (max_iter) or scale the data as "
-            "shown in https://scikit-learn.org/stable/modules/preprocessing.html",
-        )
+        self._warn_if_not_converged(result, "")
 
     def _new_optimizer(self):
         n, dtype = self.graph_.n_parameters, self.graph_.dtype
@@ -723,19 +724,16 @@ class MLPClassifierGraph(GraphClassifierMixin):
 
     def _validation_split(self, X, targets, sample_weight, random_state):
         """Training rows, and the accuracy on the held-out rows (a callable)."""
-        n_samples = X.shape[0]
-        try:
-            train, val = train_test_split(
-                np.arange(n_samples),
-                random_state=random_state,
-                test_size=self.validation_fraction,
-                stratify=targets.codes,
-            )
-        except ValueError as error:
-            raise ValueError(
-                "early_stopping could not hold out a stratified validation set of "
-                f"validation_fraction={self.validation_fraction}: {error}"
-            ) from error
+        # As scikit-learn: only a single-output target (binary) is stratified,
+        # by its encoded column, so the same seed holds out the same rows (and
+        # a class too small to split raises scikit-learn's own error).
+        single_output = targets.Y.shape[1] == 1
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=targets.Y if single_output else None,
+        )
         if len(val) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "

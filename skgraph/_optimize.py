@@ -8,14 +8,22 @@ and reports the same :class:`OptimizeResult` for all three.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
+from sklearn.exceptions import ConvergenceWarning
 
 from skgraph.graph import Trace
 
-__all__ = ["GraphObjective", "OptimizeResult", "minimize", "SOLVERS"]
+__all__ = [
+    "GraphObjective",
+    "OptimizeResult",
+    "minimize",
+    "warn_if_not_converged",
+    "SOLVERS",
+]
 
 #: The full-batch solvers :func:`minimize` knows.
 SOLVERS = ("lbfgs", "cg", "gd")
@@ -100,6 +108,10 @@ class OptimizeResult:
     stopped : bool
         Whether a callback asked to stop.
     message : str
+    status : int
+        scipy's exit status for ``"lbfgs"``/``"cg"`` (0 when converged);
+        for ``"gd"``, 0 when converged, 1 at the iteration or evaluation
+        limit, 2 when the line search found no decrease.
     """
 
     theta: np.ndarray
@@ -110,21 +122,61 @@ class OptimizeResult:
     converged: bool = False
     stopped: bool = False
     message: str = ""
+    status: int = 0
+
+    @property
+    def loss_increased(self):
+        """Whether the objective went up at some iteration (oscillated or grew)."""
+        curve = self.loss_curve
+        return any(b > a for a, b in zip(curve, curve[1:], strict=False))
+
+
+def warn_if_not_converged(solver, result, max_iter, advice=""):
+    """Warn, in scikit-learn's words, when ``result`` did not converge.
+
+    The message starts as scikit-learn's ``_check_optimize_result`` words it
+    (``"lbfgs failed to converge after 3 iteration(s) (status=1): ..."``), so
+    warning filters written for scikit-learn match it too; ``advice`` is
+    appended. A run that a callback stopped is no failure.
+    """
+    if result.converged or result.stopped:
+        return
+    message = (
+        f"{solver} failed to converge after {result.n_iter} iteration(s) "
+        f"(status={result.status}):\n{result.message}\n"
+    )
+    if result.n_iter == max_iter:
+        message += (
+            "\nIncrease the number of iterations to improve the convergence "
+            f"(max_iter={max_iter})."
+        )
+    message += (
+        "\nYou might also want to scale the data as shown in:\n"
+        "    https://scikit-learn.org/stable/modules/preprocessing.html"
+    )
+    if advice:
+        message += "\n" + advice
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
 
 class _Monitor:
     """Records the loss curve, prints progress, relays a callback's stop."""
 
-    def __init__(self, fun, solver, verbose, callback):
+    def __init__(self, fun, solver, verbose, callback, max_iter):
         self.fun = fun
         self.solver = solver
         self.verbose = verbose
         self.callback = callback
+        self.max_iter = max_iter
         self.loss_curve = []
         self.stopped = False
 
     def __call__(self, theta, loss):
         """Report one finished iteration; True when the callback asks to stop."""
+        if len(self.loss_curve) >= self.max_iter:
+            # L-BFGS-B steps once even with maxiter=0; like scikit-learn, that
+            # step is kept but not counted as an iteration.
+            return False
         self.loss_curve.append(float(loss))
         iteration = len(self.loss_curve)
         if self.verbose:
@@ -149,12 +201,13 @@ def _scipy_minimize(fun, theta0, method, monitor, options):
     return OptimizeResult(
         theta=res.x,
         loss=float(res.fun),
-        n_iter=int(res.nit),
+        n_iter=min(int(res.nit), monitor.max_iter),
         n_fev=int(res.nfev),
         loss_curve=monitor.loss_curve,
         converged=bool(res.success) and not monitor.stopped,
         stopped=monitor.stopped,
         message=str(res.message),
+        status=int(res.status),
     )
 
 
@@ -172,11 +225,11 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
     n_fev, n_iter = 1, 0
     auto = isinstance(learning_rate, tuple)
     step = learning_rate[1] if auto else float(learning_rate)
-    converged = False
+    converged, status = False, 1
     message = f"Reached max_iter={max_iter} iterations."
     while True:
         if np.linalg.norm(grad) <= tol:
-            converged = True
+            converged, status = True, 0
             message = "Gradient norm below tol."
             break
         if n_iter >= max_iter:
@@ -199,6 +252,7 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
             if new_loss > loss:  # no decreasing step exists at this precision
                 message = "Line search found no decrease: at machine precision."
                 converged = bool(np.isfinite(loss))
+                status = 0 if converged else 2
                 break
             theta, loss, grad = candidate, new_loss, new_grad
         else:
@@ -221,6 +275,7 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
         converged=converged,
         stopped=monitor.stopped,
         message=message,
+        status=status,
     )
 
 
@@ -275,7 +330,7 @@ def minimize(
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
-    monitor = _Monitor(fun, solver, verbose, callback)
+    monitor = _Monitor(fun, solver, verbose, callback, max_iter)
     theta0 = np.asarray(theta0, dtype=np.float64)
     if solver == "lbfgs":
         options = {

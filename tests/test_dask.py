@@ -207,3 +207,23 @@ def test_worker_lost_mid_fit_never_gives_a_wrong_model(client):
         np.testing.assert_allclose(clf.coef_, reference.coef_, rtol=1e-6)
     assert killed
     client.wait_for_workers(2, timeout=60)
+
+
+def test_class_weight_typo_is_rejected_as_scikit_learn(client):
+    X, y, _ = make_data(n=300, n_classes=2)
+    X, y = as_dask(X, y, rows=100)
+    with pytest.raises(ValueError, match=r"The classes, \['ant', 'bee'\], are not in"):
+        LogisticRegressionGraph(class_weight={"Ant": 10}).fit(X, y)
+
+
+def test_negative_sample_weights_are_accepted_as_scikit_learn(client):
+    X, y, sample_weight = make_data(n=300)
+    sample_weight[::10] = -0.2
+    memory = LogisticRegressionGraph(tol=1e-8).fit(X, y, sample_weight=sample_weight)
+    distributed_fit = LogisticRegressionGraph(tol=1e-8).fit(
+        *as_dask(X, y, rows=100), sample_weight=as_dask(sample_weight, rows=100)[0]
+    )
+    scale = np.abs(memory.coef_).max()
+    np.testing.assert_allclose(
+        distributed_fit.coef_, memory.coef_, rtol=0, atol=1e-6 * scale
+    )
