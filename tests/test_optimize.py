@@ -60,8 +60,16 @@ def test_quadratic_optimum(solver, kwargs):
     assert len(result.loss_curve) == result.n_iter > 0
     assert result.n_fev >= result.n_iter
     assert result.loss_curve[-1] == pytest.approx(result.loss, rel=1e-12)
-    if solver == "gd":  # a descent method with these steps: monotone
-        assert np.all(np.diff(result.loss_curve) <= 1e-15)
+    if solver == "gd":  # a descent method with these steps: monotone ...
+        curve = np.asarray(result.loss_curve)
+        # ... to rounding. Once converged, steps change the loss by less than
+        # the error of evaluating it: near the optimum f = t'At/2 - b't is a
+        # difference of terms of size |f| and 2|f|, each a 6-term dot product
+        # whose rounding depends on the BLAS kernel (a rise of 3 ulps of |f|
+        # on AMD Zen, 2 with the Sandybridge kernels). 8 ulps covers a few ulps
+        # of error in each of the two evaluations compared; a step too long
+        # for descent raises the loss by many orders of magnitude more.
+        assert np.all(np.diff(curve) <= 8 * np.spacing(np.abs(curve[1:])))
 
 
 @pytest.mark.parametrize(("solver", "kwargs"), SOLVER_SETTINGS, ids=IDS)
@@ -185,7 +193,10 @@ def test_binary_logistic_regression_matches_sklearn(solver, kwargs):
         objective,
         net.graph.get_flat(),
         solver,
-        tol=1e-9,
+        # Not 1e-9: there the loss changes by a few ulps per step, and the line
+        # searches of cg and of gd's auto step stop at machine precision first
+        # with some BLAS kernels (OpenBLAS's Sandybridge ones).
+        tol=1e-8,
         max_iter=20_000,
         **_with_step(kwargs, _lipschitz(X, sample_weight, C)),
     )
