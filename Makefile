@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
+# The demo needs only the package and matplotlib (the `examples` extra), not
+# the test extra's Dask, pandas, ruff, ...: a first `make demo` stays small.
+DEMO_STAMP := $(VENV)/.installed-examples
 DOCS_STAMP := $(VENV)/.installed-docs
 
 .PHONY: demo test lint format bench docs clean
@@ -15,7 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[examples]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)

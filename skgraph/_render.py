@@ -4,18 +4,21 @@ Three ways to look at a :class:`~skgraph.graph.Graph`:
 
 - :func:`graph_to_dot`, Graphviz DOT text (no dependency);
 - :func:`dot_to_svg`, that text rendered by the Graphviz ``dot`` program when
-  it is installed (what a Jupyter notebook shows);
+  it is installed;
 - :func:`draw_graph`, a layered drawing with matplotlib alone (columns by
   topological depth, one box per node coloured by its kind), so that pictures
   never need the Graphviz binary.
 
 :func:`save_graph` writes ``.dot``, ``.svg``, ``.png`` or ``.pdf`` files with
-whichever of these is available.
+whichever of these is available, and :func:`graph_svg` is what a Jupyter
+notebook shows: Graphviz's picture, else matplotlib's.
 """
 
 from __future__ import annotations
 
 import html
+import importlib.util
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,6 +42,13 @@ GRAPHVIZ_HINT = (
     "Install Graphviz (the `dot` program: `apt install graphviz`, "
     "`brew install graphviz` or `conda install graphviz`) to see this graph "
     "as a picture here, or call `graph.draw()` for a matplotlib drawing."
+)
+
+#: What a notebook shows with neither Graphviz nor matplotlib.
+PICTURE_HINT = (
+    "Install matplotlib (`pip install matplotlib`) or Graphviz (the `dot` "
+    "program: `apt install graphviz`, `brew install graphviz` or `conda "
+    "install graphviz`) to see this graph as a picture here."
 )
 
 #: File types :func:`save_graph` writes.
@@ -143,14 +153,17 @@ def graphviz_available():
     return shutil.which("dot") is not None
 
 
-def _run_dot(dot_text, fmt, output=None):
-    """Run ``dot -T<fmt>``; returns its stdout, or ``None`` when it fails."""
+def _run_dot(dot_text, fmt):
+    """Run ``dot -T<fmt>``; returns its stdout, or ``None`` when it fails.
+
+    The DOT text goes in and the picture comes out through pipes: no file
+    name is ever on ``dot``'s command line, where one starting with ``-``
+    would be read as an option.
+    """
     executable = shutil.which("dot")
     if executable is None:
         return None
     command = [executable, f"-T{fmt}"]
-    if output is not None:
-        command += ["-o", str(output)]
     result = subprocess.run(
         command, input=dot_text.encode(), capture_output=True, check=False
     )
@@ -163,11 +176,23 @@ def dot_to_svg(dot_text):
     return None if svg is None else svg.decode()
 
 
+def graph_svg(graph):
+    """The graph as SVG text: drawn by Graphviz when its ``dot`` program is
+    installed, else by matplotlib when that is; ``None`` with neither."""
+    svg = dot_to_svg(graph_to_dot(graph))
+    if svg is not None or not matplotlib_available():
+        return svg
+    buffer = io.StringIO()
+    _write_drawing(graph, buffer, "svg")
+    return buffer.getvalue()
+
+
 def dot_fallback_html(dot_text):
-    """What a notebook shows without Graphviz: the DOT text and a hint."""
+    """What a notebook shows with neither Graphviz nor matplotlib: the DOT
+    text and a hint."""
     return (
         '<div class="skgraph-graph">'
-        f"<p><em>{html.escape(GRAPHVIZ_HINT)}</em></p>"
+        f"<p><em>{html.escape(PICTURE_HINT)}</em></p>"
         f"<pre>{html.escape(dot_text)}</pre>"
         "</div>"
     )
@@ -266,7 +291,9 @@ def _text_width(text, size, weight="normal"):
 
     if not text:
         return 0.0
-    path = TextPath((0, 0), text, size=size, prop=FontProperties(weight=weight))
+    # "\$" keeps a dollar literal: names are not mathtext (see draw_graph).
+    literal = text.replace("$", r"\$")
+    path = TextPath((0, 0), literal, size=size, prop=FontProperties(weight=weight))
     return float(path.get_extents().width)
 
 
@@ -295,6 +322,11 @@ def _new_figure(size, use_pyplot):
     from matplotlib.figure import Figure
 
     return Figure(figsize=size)
+
+
+def matplotlib_available():
+    """Whether matplotlib can be imported."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _require_matplotlib(what):
@@ -390,6 +422,7 @@ def draw_graph(
                 color=_INK[role],
                 fontweight="bold" if role == "name" else "normal",
                 zorder=3,
+                parse_math=False,  # a name like "cost $x$" is drawn as written
             )
             y -= line_height
     column_of = {item: k for k, column in enumerate(columns) for item in column}
@@ -477,9 +510,10 @@ def save_graph(
         path.write_text(graph_to_dot(graph, trace, **options))
         return path
     if engine != "matplotlib" and graphviz_available():
-        dot_text = graph_to_dot(graph, trace, **options)
-        if _run_dot(dot_text, suffix[1:], output=path) is None:
+        picture = _run_dot(graph_to_dot(graph, trace, **options), suffix[1:])
+        if picture is None:
             raise RuntimeError(f"Graphviz's `dot` failed to write {path}.")
+        path.write_bytes(picture)
         return path
     if engine == "graphviz":
         raise RuntimeError(
@@ -487,9 +521,15 @@ def save_graph(
             f"on the PATH. {GRAPHVIZ_HINT}"
         )
     _require_matplotlib(f"Saving {path.name} without Graphviz")
+    _write_drawing(graph, path, suffix[1:], trace, dpi=dpi, **options)
+    return path
+
+
+def _write_drawing(graph, target, fmt, trace=None, *, dpi=150, **options):
+    """Write :func:`draw_graph`'s picture to a file name or a file object."""
     import matplotlib
 
     figure = draw_graph(graph, trace, **options, _use_pyplot=False)
+    # Text stays text in SVG; a fixed salt makes the same graph the same file.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "skgraph"}):
-        figure.savefig(path, dpi=dpi, format=suffix[1:], facecolor="white")
-    return path
+        figure.savefig(target, dpi=dpi, format=fmt, facecolor="white")

@@ -62,6 +62,12 @@ class Node:
     kind = "node"
 
     def __init__(self, graph, name):
+        if not isinstance(name, str) or not name:
+            # Drawing and DOT text need a name: fail here, not at to_dot().
+            raise (ValueError if isinstance(name, str) else TypeError)(
+                f"The name of a new {self.kind} node ({type(self).__name__}) "
+                f"must be a non-empty string, got {name!r}."
+            )
         self.graph = graph
         self.index = len(graph.nodes)
         self.name = graph._unique_name(name)
@@ -171,7 +177,7 @@ class Op(Node):
                     "another graph."
                 )
         self.parents = parents
-        super().__init__(graph, name or type(self).__name__.lower())
+        super().__init__(graph, type(self).__name__.lower() if name is None else name)
 
     def forward(self, ctx, *values):
         raise NotImplementedError
@@ -758,17 +764,23 @@ class Graph:
         )
 
     def _repr_svg_(self):
-        """Jupyter: the graph as SVG, drawn by Graphviz (``None`` without it)."""
-        from skgraph._render import dot_to_svg
+        """Jupyter: the graph as SVG, drawn by Graphviz or else by matplotlib
+        (``None`` with neither)."""
+        from skgraph._render import graph_svg
 
-        return dot_to_svg(self.to_dot())
+        return graph_svg(self)
 
     def _repr_html_(self):
-        """Jupyter without Graphviz: the DOT text and how to get a picture."""
-        from skgraph._render import dot_fallback_html, graphviz_available
+        """Jupyter with neither Graphviz nor matplotlib: the DOT text and how
+        to get a picture (``None`` otherwise: ``_repr_svg_`` shows one)."""
+        from skgraph._render import (
+            dot_fallback_html,
+            graphviz_available,
+            matplotlib_available,
+        )
 
-        if graphviz_available():
-            return None  # _repr_svg_ shows the picture
+        if graphviz_available() or matplotlib_available():
+            return None
         return dot_fallback_html(self.to_dot())
 
     # -- pickling ---------------------------------------------------------------

@@ -1,8 +1,11 @@
 """The public finite-difference gradient checker."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from skgraph import GradientCheck, check_gradients, ops
 from skgraph.graph import Graph
@@ -113,3 +116,121 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="X"):
         check_gradients(object())
     assert GradientCheck().max_error == 0.0
+
+
+# -- what the error means: correct gradients read small everywhere, wrong ones
+# do not (issue 10: 8e-3 for a correct graph on unscaled data at its optimum)
+
+
+@pytest.fixture(scope="module")
+def unscaled_breast_cancer():
+    """Unscaled breast cancer (features up to ~4000) and scikit-learn's exact
+    C=1 optimum (Newton's method gets there in a few steps on such data)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
+    return X, y, ref.coef_, ref.intercept_
+
+
+def _quick_fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+class _DroppedPenalty(ops.L2Penalty):
+    def backward(self, ctx, g, strength, *weights):
+        return (None, *[np.zeros_like(W) for W in weights])  # forgets strength * W
+
+
+class _ScaledLoss(ops.SigmoidCrossEntropy):
+    def backward(self, ctx, g, z, y, weights=None):
+        grad_z, *rest = super().backward(ctx, g, z, y, weights)
+        return (1.01 * grad_z, *rest)  # 1% too large
+
+
+def _logistic_objective(
+    X, y, coef, intercept, loss=ops.SigmoidCrossEntropy, penalty=ops.L2Penalty
+):
+    """scikit-learn's C=1 objective, ``mean loss + ||W||^2 / (2 n)``, by hand."""
+    g = Graph()
+    x, t, strength = g.input("X"), g.input("y"), g.input("l2")
+    W = g.parameter("W", coef.T)
+    b = g.parameter("b", intercept)
+    objective = ops.Add(loss(ops.Affine(x, W, b), t), penalty(strength, W))
+    feed = {x: X, t: y[:, None].astype(float), strength: 1.0 / len(X)}
+    return g, objective, feed
+
+
+def test_correct_gradient_on_unscaled_data_at_the_optimum(unscaled_breast_cancer):
+    X, y, coef, intercept = unscaled_breast_cancer
+    g, objective, feed = _logistic_objective(X, y, coef, intercept)
+    gradient = g.value_and_grad(objective, feed)[1]
+    assert np.abs(gradient).max() < 1e-6  # an optimum indeed
+    result = check_gradients(g, loss=objective, feed=feed)
+    assert result.passed and result.threshold == 1e-6
+    assert result.max_error < 1e-8, result  # was 1.0 for W and b
+    g.set_flat(np.zeros(g.n_parameters))  # and where a fit starts
+    assert check_gradients(g, loss=objective, feed=feed).max_error < 1e-8
+
+
+def test_correct_gradient_of_unscaled_estimators(unscaled_breast_cancer):
+    from skgraph import LogisticRegressionGraph, MLPClassifierGraph
+
+    X, y, _, _ = unscaled_breast_cancer
+    clf = _quick_fit(LogisticRegressionGraph(), X, y)
+    result = check_gradients(clf, X, y)
+    assert result.passed and result.max_error < 1e-8, result  # was W: 3e-5
+    est = _quick_fit(
+        MLPClassifierGraph((4,), "tanh", solver="lbfgs", max_iter=300, random_state=0),
+        X,
+        y,
+    )
+    result = check_gradients(est, X, y, max_entries=40)
+    assert result.passed and result.max_error < 1e-8, result
+
+
+def test_correct_float32_gradient_on_unscaled_data(unscaled_breast_cancer):
+    from skgraph import LogisticRegressionGraph
+
+    X, y, _, _ = unscaled_breast_cancer
+    X32 = X.astype(np.float32)
+    clf = _quick_fit(LogisticRegressionGraph(), X32, y)
+    result = check_gradients(clf, X32, y)
+    assert result.threshold == 1e-2 and result.passed, result  # was W: 1.0
+    assert result.max_error < 1e-3, result
+
+
+def test_wrong_gradients_are_flagged_on_unscaled_data(unscaled_breast_cancer):
+    X, y, coef, intercept = unscaled_breast_cancer
+    # A missing term, at the optimum of the right objective.
+    g, objective, feed = _logistic_objective(
+        X, y, coef, intercept, penalty=_DroppedPenalty
+    )
+    dropped = check_gradients(g, loss=objective, feed=feed)
+    assert not dropped.passed and dropped["W"] > 1e-2, dropped
+    assert dropped["b"] < 1e-8  # the intercept's gradient is right
+    # A gradient 1% off, at the optimum and where a fit starts.
+    g, objective, feed = _logistic_objective(X, y, coef, intercept, loss=_ScaledLoss)
+    at_optimum = check_gradients(g, loss=objective, feed=feed)
+    assert at_optimum["W"] > 1e-4, at_optimum
+    g.set_flat(np.zeros(g.n_parameters))
+    at_start = check_gradients(g, loss=objective, feed=feed)
+    assert at_start["W"] > 1e-3 and at_start["b"] > 1e-3, at_start
+    assert not at_optimum.passed and not at_start.passed
+
+
+def test_error_is_relative_where_the_gradient_dominates():
+    """Far from an optimum the error is the plain relative error."""
+
+    class TenPercentOff(ops.Square):
+        def backward(self, ctx, g, x):
+            return (2.2 * g * x,)
+
+    g = Graph()
+    w = g.parameter("w", np.array([30.0, -20.0, 10.0]))
+    loss = ops.Sum(TenPercentOff(w))
+    result = check_gradients(g, loss=loss, feed={})
+    assert result["w"] == pytest.approx(0.1 / 1.1, rel=1e-6)

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from skgraph import ops
@@ -93,3 +94,31 @@ def test_names_are_escaped():
     g.input('say "hi"')
     dot = g.to_dot()
     assert r"say \"hi\"" in dot
+
+
+@pytest.mark.parametrize("bad", [3, 1.5, b"x", ("a",)])
+def test_non_string_names_are_rejected_where_given(bad):
+    g = Graph()
+    w = g.parameter("w", 1.0)
+    with pytest.raises(TypeError, match="input node .*non-empty string"):
+        g.input(bad)
+    with pytest.raises(TypeError, match="parameter node .*non-empty string"):
+        g.parameter(bad, 1.0)
+    with pytest.raises(TypeError, match=r"compute node \(Square\).*non-empty"):
+        ops.Square(w, name=bad)
+    assert [node.name for node in g.nodes] == ["w"]  # nothing half-added
+    assert g.n_parameters == 1
+    assert g.to_dot()
+
+
+def test_empty_or_missing_names_are_rejected_and_op_names_default():
+    g = Graph()
+    with pytest.raises(ValueError, match="input node"):
+        g.input("")
+    with pytest.raises(TypeError, match="parameter node"):
+        g.parameter(None, 1.0)
+    w = g.parameter("w", 1.0)
+    with pytest.raises(ValueError, match=r"compute node \(Square\)"):
+        ops.Square(w, name="")
+    assert ops.Square(w).name == "square"
+    assert ops.Square(w, name=None).name == "square_1"

@@ -135,6 +135,35 @@ def test_save_rejects_unknown_suffix_and_engine(tmp_path):
         g.save(tmp_path / "graph.svg", engine="cairo")
 
 
+def test_graphviz_never_sees_the_file_name(tmp_path, monkeypatch, fake_graphviz):
+    """A name like "-x.svg" must not reach `dot`, which would read an option."""
+    commands = []
+    real_run = _render.subprocess.run
+
+    def run(command, *args, **kwargs):
+        commands.append(list(command))
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(_render.subprocess, "run", run)
+    monkeypatch.chdir(tmp_path)
+    g, _ = fan_out_graph()
+    path = g.save("-x.svg")
+    assert (tmp_path / "-x.svg").read_text().strip() == "<svg>fake</svg>"
+    assert path.name == "-x.svg"
+    assert commands == [[str(fake_graphviz), "-Tsvg"]]  # DOT in, picture out
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_real_graphviz_writes_names_starting_with_a_dash(tmp_path, monkeypatch, suffix):
+    monkeypatch.chdir(tmp_path)
+    g, L = fan_out_graph()
+    path = g.save(f"-x{suffix}", g.backward(L, {}), engine="graphviz")
+    data = (tmp_path / f"-x{suffix}").read_bytes()
+    assert path.name == f"-x{suffix}"
+    assert data[:8] == PNG_MAGIC if suffix == ".png" else b"<svg" in data
+
+
 def test_save_accepts_str_paths(tmp_path):
     g, _ = fan_out_graph()
     path = g.save(str(tmp_path / "graph.dot"))
@@ -156,14 +185,39 @@ def test_fitted_estimator_graph_saves_in_every_format(tmp_path):
 
 
 @pytest.mark.usefixtures("no_graphviz")
-def test_notebook_without_graphviz_shows_dot_text_and_a_hint():
+def test_notebook_without_graphviz_shows_the_matplotlib_picture():
+    g, _ = fan_out_graph()
+    svg = g._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for node in g.nodes:
+        assert node.name in svg
+    assert "compute: Sigmoid ()" in svg  # text stays text
+    assert g._repr_html_() is None  # the picture, not the DOT text
+    assert plt.get_fignums() == []  # no pyplot figure left behind
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Pretend matplotlib is not installed."""
+    monkeypatch.setattr(_render, "matplotlib_available", lambda: False)
+
+
+@pytest.mark.usefixtures("no_graphviz", "no_matplotlib")
+def test_notebook_without_graphviz_or_matplotlib_shows_dot_text_and_a_hint():
     g, _ = fan_out_graph()
     assert g._repr_svg_() is None
     html = g._repr_html_()
-    assert "Graphviz" in html and "graph.draw()" in html
+    assert "Graphviz" in html and "matplotlib" in html
     assert "digraph skgraph" in html
     assert "compute: Sigmoid" in html
     assert '"' not in html.split("<pre>", 1)[1].split("</pre>")[0]  # escaped
+
+
+@pytest.mark.usefixtures("no_matplotlib")
+def test_notebook_prefers_graphviz_without_matplotlib_too(fake_graphviz):
+    g, _ = fan_out_graph()
+    assert g._repr_svg_().strip() == "<svg>fake</svg>"
+    assert g._repr_html_() is None
 
 
 def test_notebook_with_graphviz_shows_svg_only(fake_graphviz):
@@ -252,6 +306,25 @@ def test_layers_point_every_edge_right_and_place_every_node_once():
     assert column_of[net.weights[0].index] == column_of[graph["z1"].index] - 1
     assert columns[-1] == [net.objective.index]
     assert _render.layer_positions(graph) == columns  # deterministic
+
+
+@pytest.mark.usefixtures("no_graphviz")
+def test_dollar_signs_in_names_are_drawn_literally(tmp_path):
+    g = Graph()
+    x = g.parameter("cost $x$", 2.0)
+    broken = ops.Square(x, name=r"$\frac{")  # not valid mathtext
+    ops.Sum(broken, name="$")
+    figure = g.draw()
+    try:
+        texts = [t for ax in figure.axes for t in ax.texts]
+        names = {t.get_text() for t in texts}
+        assert {"cost $x$", r"$\frac{", "$"} <= names
+        assert not any(t.get_parse_math() for t in texts if t.get_text() in names)
+        figure.canvas.draw()  # mathtext would raise here on "$\frac{"
+    finally:
+        plt.close(figure)
+    assert g.save(tmp_path / "dollars.png").read_bytes()[:8] == PNG_MAGIC
+    assert "cost $x$" in g.save(tmp_path / "dollars.svg").read_text()
 
 
 def test_layers_of_a_single_node_and_of_an_empty_graph():
