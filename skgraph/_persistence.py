@@ -43,4 +43,6 @@ def trusted_types():
         and obj.__module__ == ops.__name__
         and not obj.__name__.startswith("_")
     ]
-    return sorted(_type_name(cls) for cls in estimators + engine + solver_state + op_classes)
+    return sorted(
+        _type_name(cls) for cls in estimators + engine + solver_state + op_classes
+    )

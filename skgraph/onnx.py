@@ -141,7 +141,9 @@ class _ModelBuilder(OnnxBuilder):
 
         self._taken.add(output)
         name = self._fresh_name(f"{op_type}_node")
-        self.nodes.append(helper.make_node(op_type, inputs, [output], name, **attributes))
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [output], name, **attributes)
+        )
 
     def _add_initializer(self, tensor):
         self.initializers.append(tensor)
@@ -217,7 +219,9 @@ def _classifier_outputs(builder, estimator, x, label, probabilities, classes=Non
     ``classes`` are what the labels are taken from (``classes_`` by default).
     """
     network = estimator._network
-    (logits,) = _lower_graph(builder, estimator.graph_, [network.logits], {network.X: x})
+    (logits,) = _lower_graph(
+        builder, estimator.graph_, [network.logits], {network.X: x}
+    )
     positive = None
     if network.output == "logistic":
         positive = builder.op("Greater", logits, builder.constant(0.0, "zero"))
@@ -243,7 +247,9 @@ def _classifier_outputs(builder, estimator, x, label, probabilities, classes=Non
 def _regressor_outputs(builder, estimator, x, variable):
     """Add a regressor's predictions, ``variable`` (n_samples, n_outputs)."""
     network = estimator._network
-    (output,) = _lower_graph(builder, estimator.graph_, [network.logits], {network.X: x})
+    (output,) = _lower_graph(
+        builder, estimator.graph_, [network.logits], {network.X: x}
+    )
     builder.op("Identity", output, output=variable)
 
 
@@ -253,16 +259,16 @@ _INT64 = 7
 
 
 def _check_exportable(estimator):
-    if not (is_classifier(estimator) or is_regressor(estimator)) or not hasattr(
-        estimator, "_network"
-    ):
-        raise TypeError(
-            "to_onnx exports skgraph estimators (such as LogisticRegressionGraph "
-            f"or MLPClassifierGraph), got {type(estimator).__name__}. A scikit-"
-            "learn pipeline ending in one converts with skl2onnx after "
-            "skgraph.onnx.register()."
-        )
-    check_is_fitted(estimator)
+    if is_classifier(estimator) or is_regressor(estimator):
+        check_is_fitted(estimator)
+        if hasattr(estimator, "_network"):
+            return
+    raise TypeError(
+        "to_onnx exports skgraph estimators (such as LogisticRegressionGraph "
+        f"or MLPClassifierGraph), got {type(estimator).__name__}. A scikit-"
+        "learn pipeline ending in one converts with skl2onnx after "
+        "skgraph.onnx.register()."
+    )
 
 
 def _model_dtype(estimator, X):
@@ -345,7 +351,9 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         )
     builder = _ModelBuilder(dtype, opset)
     element = helper.np_dtype_to_tensor_dtype(dtype)
-    inputs = [helper.make_tensor_value_info("X", element, [None, estimator.n_features_in_])]
+    inputs = [
+        helper.make_tensor_value_info("X", element, [None, estimator.n_features_in_])
+    ]
     network = estimator._network
     if is_classifier(estimator):
         _classifier_outputs(builder, estimator, "X", "label", "probabilities")
@@ -361,18 +369,21 @@ def to_onnx(estimator, X=None, *, target_opset=None):
         _regressor_outputs(builder, estimator, "X", "variable")
         shape = [None, network.y.shape[1]]
         outputs = [helper.make_tensor_value_info("variable", element, shape)]
-    graph = helper.make_graph(
-        builder.nodes,
-        type(estimator).__name__,
-        inputs,
-        outputs,
-        initializer=builder.initializers,
-    )
-    opset_ids = [helper.make_opsetid("", opset)]
-    model = helper.make_model(graph, opset_imports=opset_ids, producer_name="skgraph")
-    model.ir_version = helper.find_min_ir_version_for(opset_ids)
+    return _make_model(builder, type(estimator).__name__, inputs, outputs)
+
+
+def _make_model(builder, name, inputs, outputs):
+    """The ONNX model of what ``builder`` (a :class:`_ModelBuilder`) holds."""
+    from onnx import helper
+
     from skgraph import __version__
 
+    graph = helper.make_graph(
+        builder.nodes, name, inputs, outputs, initializer=builder.initializers
+    )
+    opset_ids = [helper.make_opsetid("", builder.opset)]
+    model = helper.make_model(graph, opset_imports=opset_ids, producer_name="skgraph")
+    model.ir_version = helper.find_min_ir_version_for(opset_ids)
     model.producer_version = __version__
     return model
 
@@ -415,7 +426,6 @@ def _skl2onnx_classifier_shapes(operator):
         Int64TensorType,
         StringTensorType,
     )
-
     from skl2onnx.common.utils_classifier import get_label_classes
 
     estimator = operator.raw_operator
