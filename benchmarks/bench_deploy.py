@@ -82,7 +82,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    print(f"skgraph deploy benchmark; onnxruntime {ort.__version__}, {platform.machine()}")
+    print(
+        f"skgraph deploy benchmark; onnxruntime {ort.__version__}, {platform.machine()}"
+    )
     print("one thread; times are medians; ratio = predict_proba / onnxruntime\n")
     header = (
         f"{'model':<26}{'dtype':<9}{'1 row: est':>12}{'onnx':>10}{'ratio':>8}"
