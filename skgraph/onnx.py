@@ -38,6 +38,9 @@ MIN_OPSET = 13
 #: releases since 1.12 (2022) run it.
 DEFAULT_OPSET = 17
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: ONNX's element type of int64 (``onnx.TensorProto.INT64``), without
+#: importing onnx to read it.
+_INT64 = 7
 
 
 class OnnxBuilder:
@@ -251,11 +254,6 @@ def _regressor_outputs(builder, estimator, x, variable):
         builder, estimator.graph_, [network.logits], {network.X: x}
     )
     builder.op("Identity", output, output=variable)
-
-
-#: ONNX's element type of int64 (``onnx.TensorProto.INT64``), without
-#: importing onnx to read it.
-_INT64 = 7
 
 
 def _check_exportable(estimator):

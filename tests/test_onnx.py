@@ -1,6 +1,8 @@
 """ONNX export: onnxruntime computes what predict / predict_proba compute."""
 
 import copy
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -340,3 +342,16 @@ def test_skl2onnx_converts_a_column_transformer_pipeline(registered):
     label, proba = _session(model).run(None, feed)
     np.testing.assert_array_equal(label, pipe.predict(frame))
     np.testing.assert_allclose(proba, pipe.predict_proba(frame), rtol=0, atol=1e-5)
+
+
+def test_import_skgraph_imports_no_deploy_package():
+    # skl2onnx alone takes seconds to import: registering is explicit.
+    code = (
+        "import sys, skgraph; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'onnx', 'onnxruntime', 'skl2onnx', 'skops'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
