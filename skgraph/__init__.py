@@ -8,9 +8,11 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 from skgraph import ops
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
+from skgraph._persistence import trusted_types
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
 from skgraph.networks import Network, linear_graph, mlp_graph
+from skgraph.onnx import to_onnx
 
 __version__ = "0.1.0"
 
@@ -28,5 +30,7 @@ __all__ = [
     "mlp_graph",
     "check_gradients",
     "GradientCheck",
+    "to_onnx",
+    "trusted_types",
     "__version__",
 ]

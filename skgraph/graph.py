@@ -76,6 +76,17 @@ class Node:
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} ({self.kind})>"
 
+    def __getstate__(self):
+        # The graph lists its nodes and each node names its graph (and a
+        # compute node its parents): cycles and shared references that
+        # pickle's memo resolves but that tree-shaped formats such as skops
+        # would follow forever, or write out once per path. A node's state
+        # names no other object; Graph.__setstate__ restores the links, so a
+        # node travels with its graph.
+        state = self.__dict__.copy()
+        del state["graph"]
+        return state
+
 
 class Input(Node):
     """Data fed at evaluation time: features, targets, weights, constants.
@@ -149,6 +160,14 @@ class Op(Node):
         wanted there: an input, or a branch that reaches no parameter).
     ``output_shape(self, *shapes) -> tuple or None``
         Optional, for drawing: the output shape from the parents' shapes.
+    ``lower_onnx(self, builder, *inputs) -> str``
+        Optional, for :func:`skgraph.to_onnx`: add the ONNX operators that
+        compute the forward rule from the parents' ONNX values (their names,
+        ``inputs``) with ``builder.op(...)`` (an
+        :class:`skgraph.onnx.OnnxBuilder`) and return the name of the result.
+        An op that acts only in training (dropout) lowers to its inference
+        behaviour. A prediction graph with an op that lacks it cannot be
+        exported.
 
     Parameters
     ----------
@@ -187,6 +206,11 @@ class Op(Node):
 
     def output_shape(self, *shapes):
         return None
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["parents"] = tuple(parent.index for parent in self.parents)
+        return state
 
 
 class Context:
@@ -788,8 +812,14 @@ class Graph:
         state = self.__dict__.copy()
         state["_views"] = None
         state["_programs"] = {}
+        state["dtype"] = self.dtype.name  # a string: no numpy type to trust
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.dtype = np.dtype(self.dtype)
+        for node in self.nodes:  # the links that Node.__getstate__ leaves out
+            node.graph = self
+            if isinstance(node, Op):
+                node.parents = tuple(self.nodes[i] for i in node.parents)
         self._pack(self.theta)

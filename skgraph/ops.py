@@ -6,6 +6,11 @@ backward rule returns dL/d(argument) for each argument. Rows are samples.
 Every op keeps the dtype of its floating-point arguments (float32 stays
 float32). None clips its input or output: the fused losses are stable because
 of how they are written, not because extreme values are cut off.
+
+The ops a prediction uses also state their ONNX lowering (``lower_onnx``, see
+:class:`~skgraph.graph.Op`): the ONNX operators that compute the same forward
+rule, which is how :func:`skgraph.to_onnx` exports a fitted graph. The
+penalties and losses are for training only and have none.
 """
 
 from __future__ import annotations
@@ -65,10 +70,27 @@ def _broadcast_shape(*shapes):
 
 
 class _Elementwise(Op):
-    """Base of ops applied element by element to one argument."""
+    """Base of ops applied element by element to one argument.
+
+    A subclass whose forward rule is one ONNX operator names it in
+    ``_onnx_op`` (with its attributes in ``_onnx_attributes``); that is its
+    ONNX lowering.
+    """
+
+    _onnx_op = None
+    _onnx_attributes = {}
 
     def output_shape(self, shape):
         return shape
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._onnx_op is not None and "lower_onnx" not in cls.__dict__:
+            cls.lower_onnx = _Elementwise._lower_onnx_as_one_operator
+
+    def _lower_onnx_as_one_operator(self, builder, x):
+        """ONNX: the one operator named by ``_onnx_op``."""
+        return builder.op(self._onnx_op, x, **self._onnx_attributes)
 
 
 # -- linear algebra -----------------------------------------------------------------
@@ -87,6 +109,10 @@ class MatMul(Op):
     def backward(self, ctx, g, a, b):
         needs_a, needs_b = ctx.needs
         return (g @ b.T if needs_a else None, a.T @ g if needs_b else None)
+
+    def lower_onnx(self, builder, a, b):
+        """ONNX: ``MatMul(a, b)``."""
+        return builder.op("MatMul", a, b)
 
     def output_shape(self, a, b):
         return None if a is None or b is None else (*a[:-1], b[-1])
@@ -158,6 +184,12 @@ class Affine(Op):
         n = None if x is None else x[0]
         return None if W is None else (n, W[1])
 
+    def lower_onnx(self, builder, x, W, b=None):
+        """ONNX: ``Gemm(x, W, b)``, or ``MatMul(x, W)`` without a bias."""
+        if b is None:
+            return builder.op("MatMul", x, W)
+        return builder.op("Gemm", x, W, b)
+
 
 class Add(Op):
     """Sum with broadcasting: ``a + b``.
@@ -181,6 +213,10 @@ class Add(Op):
     def output_shape(self, a, b):
         return _broadcast_shape(a, b)
 
+    def lower_onnx(self, builder, a, b):
+        """ONNX: ``Add(a, b)`` (the same broadcasting)."""
+        return builder.op("Add", a, b)
+
 
 class Multiply(Op):
     """Element-wise product with broadcasting: ``a * b``.
@@ -201,6 +237,10 @@ class Multiply(Op):
 
     def output_shape(self, a, b):
         return _broadcast_shape(a, b)
+
+    def lower_onnx(self, builder, a, b):
+        """ONNX: ``Mul(a, b)`` (the same broadcasting)."""
+        return builder.op("Mul", a, b)
 
 
 class Sum(Op):
@@ -228,13 +268,23 @@ class Sum(Op):
             return None
         return tuple(n for i, n in enumerate(shape) if i != self.axis % len(shape))
 
+    #: The ONNX reduction that computes the forward rule.
+    _onnx_reduction = "ReduceSum"
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``ReduceSum`` over ``axis`` (all axes by default)."""
+        return builder.reduce(self._onnx_reduction, x, self.axis)
+
 
 class Mean(Sum):
     """Mean of the elements, over ``axis`` (all by default).
 
     Forward: ``x.mean(axis)``. Backward: ``g / m`` broadcast back to ``x``'s
-    shape, where ``m`` is the number of averaged elements.
+    shape, where ``m`` is the number of averaged elements. ONNX:
+    ``ReduceMean``.
     """
+
+    _onnx_reduction = "ReduceMean"
 
     def forward(self, ctx, x):
         return x.mean(axis=self.axis)
@@ -251,6 +301,8 @@ class Mean(Sum):
 class Identity(_Elementwise):
     """Identity: forward ``x``; backward ``g``."""
 
+    _onnx_op = "Identity"
+
     def forward(self, ctx, x):
         return x
 
@@ -264,6 +316,8 @@ class Sigmoid(_Elementwise):
     Forward: ``s = 1 / (1 + exp(-x))``, evaluated without overflow for any
     finite ``x``. Backward: ``g * s * (1 - s)``.
     """
+
+    _onnx_op = "Sigmoid"
 
     def forward(self, ctx, x):
         ctx.out = expit(x, out=ctx.buffer("s", x.shape, x.dtype, _order(x)))
@@ -284,6 +338,8 @@ class Tanh(_Elementwise):
     Forward: ``t = tanh(x)``. Backward: ``g * (1 - t**2)``.
     """
 
+    _onnx_op = "Tanh"
+
     def forward(self, ctx, x):
         ctx.out = np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype, _order(x)))
         return ctx.out
@@ -303,6 +359,8 @@ class ReLU(_Elementwise):
     Forward: ``max(x, 0)``. Backward: ``g`` where ``x > 0``, else 0.
     """
 
+    _onnx_op = "Relu"
+
     def forward(self, ctx, x):
         ctx.out = np.maximum(x, 0, out=ctx.buffer("r", x.shape, x.dtype, _order(x)))
         return ctx.out
@@ -317,6 +375,8 @@ class ReLU(_Elementwise):
 class Exp(_Elementwise):
     """Exponential: forward ``e = exp(x)``; backward ``g * e``."""
 
+    _onnx_op = "Exp"
+
     def forward(self, ctx, x):
         ctx.out = np.exp(x)
         return ctx.out
@@ -327,6 +387,8 @@ class Exp(_Elementwise):
 
 class Log(_Elementwise):
     """Natural logarithm: forward ``log(x)``; backward ``g / x``."""
+
+    _onnx_op = "Log"
 
     def forward(self, ctx, x):
         return np.log(x)
@@ -343,6 +405,10 @@ class Square(_Elementwise):
 
     def backward(self, ctx, g, x):
         return (2.0 * g * x,)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Mul(x, x)``."""
+        return builder.op("Mul", x, x)
 
 
 def _order(a):
@@ -368,6 +434,9 @@ class Softmax(_Elementwise):
     ``p * (g - sum(g * p, axis=1))``.
     """
 
+    _onnx_op = "Softmax"
+    _onnx_attributes = {"axis": 1}
+
     def forward(self, ctx, x):
         _log_sum_exp(x, ctx)
         ctx.out = ctx.exp_shifted / ctx.total
@@ -384,6 +453,9 @@ class LogSoftmax(_Elementwise):
     Forward: ``x - logsumexp(x)`` per row. Backward:
     ``g - softmax(x) * sum(g, axis=1)``.
     """
+
+    _onnx_op = "LogSoftmax"
+    _onnx_attributes = {"axis": 1}
 
     def forward(self, ctx, x):
         return x - _log_sum_exp(x, ctx)
