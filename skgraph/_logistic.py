@@ -14,17 +14,18 @@ gradient; gradient descent, L-BFGS or conjugate gradients minimise it.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
 from skgraph._base import GraphClassifierMixin
 from skgraph._callbacks import chain_hooks
 from skgraph._dask import is_dask_collection
-from skgraph._optimize import SOLVERS, GraphObjective, minimize
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective, minimize
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
@@ -136,7 +137,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
     """
 
     _parameter_constraints: dict = {
+        "penalty": [
+            StrOptions({"l1", "l2", "elasticnet"}),
+            None,
+            Hidden(StrOptions({"deprecated"})),
+        ],
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -147,14 +154,17 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
+        "positive": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(
         self,
+        penalty="deprecated",
         *,
         C=1.0,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="lbfgs",
         max_iter=100,
@@ -162,10 +172,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         learning_rate="auto",
         class_weight=None,
         warm_start=False,
+        positive=False,
         random_state=None,
         verbose=0,
     ):
+        self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -173,11 +186,113 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self.learning_rate = learning_rate
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.positive = positive
         self.random_state = random_state
         self.verbose = verbose
 
+    def _effective_penalty(self):
+        """``(C, l1_ratio)`` that the objective uses, as scikit-learn 1.9 maps them.
+
+        ``penalty`` (deprecated) overrides ``l1_ratio``: ``"l2"`` is 0, ``"l1"``
+        is 1, ``"elasticnet"`` keeps ``l1_ratio``, ``None`` means ``C = inf``;
+        ``l1_ratio=None`` (deprecated too) is 0. ``C = inf`` is no penalty at
+        all, whatever ``l1_ratio``.
+        """
+        C, l1_ratio = self.C, self.l1_ratio
+        if self.penalty is None:
+            return np.inf, 0.0
+        if self.penalty == "l1":
+            l1_ratio = 1.0
+        elif self.penalty == "l2" or l1_ratio is None:
+            l1_ratio = 0.0
+        if C == np.inf:
+            return np.inf, 0.0
+        return float(C), float(l1_ratio)
+
     def _penalty_coefficient(self):
-        return 1.0 / self.C  # 0 for C = inf: no penalty
+        C, l1_ratio = self._effective_penalty()
+        return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
+
+    def _l1_coefficient(self):
+        C, l1_ratio = self._effective_penalty()
+        return l1_ratio / C
+
+    def _check_penalty(self):
+        """scikit-learn 1.9's warnings and errors about ``penalty``/``l1_ratio``.
+
+        The same categories and texts, in the same order, as
+        :class:`sklearn.linear_model.LogisticRegression`'s ``fit``; then the
+        solvers that cannot handle the penalty or ``positive`` are refused.
+        """
+        if self.penalty == "deprecated":
+            if self.l1_ratio is None:
+                warnings.warn(
+                    "'l1_ratio=None' was deprecated in version 1.8 and will "
+                    "trigger an error in 1.10. Use 0<=l1_ratio<=1 instead.",
+                    FutureWarning,
+                    stacklevel=3,
+                )
+            if self.l1_ratio == 0 or self.l1_ratio is None:
+                penalty = "l2"
+            elif self.l1_ratio == 1:
+                penalty = "l1"
+            else:
+                penalty = "elasticnet"
+            if self.C == np.inf:
+                penalty = None
+        else:
+            penalty = self.penalty
+            warnings.warn(
+                "'penalty' was deprecated in version 1.8 and will be removed in"
+                " 1.10. To avoid this warning, leave 'penalty' set to its default"
+                " value and use 'l1_ratio' or 'C' instead."
+                " Use l1_ratio=0 instead of penalty='l2',"
+                " l1_ratio=1 instead of penalty='l1',"
+                " l1_ratio set to a float between 0 and 1 instead of"
+                " penalty='elasticnet', and C=np.inf instead of penalty=None.",
+                FutureWarning,
+                stacklevel=3,
+            )
+        if penalty != "elasticnet" and (
+            self.l1_ratio is not None and 0 < self.l1_ratio < 1
+        ):
+            warnings.warn(
+                "l1_ratio parameter is only used when penalty is "
+                f"'elasticnet'. Got (penalty={penalty})",
+                UserWarning,
+                stacklevel=3,
+            )
+        if (self.penalty == "l2" and self.l1_ratio != 0) or (
+            self.penalty == "l1" and self.l1_ratio != 1
+        ):
+            warnings.warn(
+                f"Inconsistent values: penalty={self.penalty} with "
+                f"l1_ratio={self.l1_ratio}. penalty is deprecated. Please use "
+                "l1_ratio only.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        if self.penalty is None and self.C != 1.0:
+            warnings.warn(
+                "Setting penalty=None will ignore the C and l1_ratio parameters",
+                UserWarning,
+                stacklevel=3,
+            )
+        if self.solver not in NONSMOOTH_SOLVERS:
+            if self._l1_coefficient() > 0:
+                raise ValueError(
+                    f"solver={self.solver!r} cannot minimise an L1 penalty "
+                    f"(l1_ratio={self._effective_penalty()[1]!r} > 0); use "
+                    f"solver='lbfgs' or solver='gd', which can."
+                )
+            if self.positive:
+                raise ValueError(
+                    f"solver={self.solver!r} cannot keep the coefficients "
+                    "non-negative (positive=True); use solver='lbfgs' or "
+                    "solver='gd', which can."
+                )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -199,6 +314,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self : LogisticRegressionGraph
             The fitted estimator.
         """
+        self._check_penalty()
         start = self._warm_start_parameters()
         if is_dask_collection(X):
             model_dtype = np.float64
@@ -209,17 +325,20 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             )
             X_seen = problem.X
             step_data = (problem.X, problem.weights, objective.l2_strength)
+            l1_strength = self._l1_coefficient() / problem.total
         else:
             network, feed, model_dtype = self._graph_and_feed(X, y, sample_weight)
-            objective = GraphObjective(network.graph, network.objective, feed)
+            objective = GraphObjective(network.graph, network.smooth_objective, feed)
             X_seen = feed[network.X]
             step_data = (X_seen, feed[network.sample_weight], feed[network.l2_strength])
+            l1_strength = feed.get(network.l1_strength, 0.0)
         if start is not None:
             _set_parameters(network, *start, fit_intercept=self.fit_intercept)
         callbacks = self._fit_callbacks(
             network, X_seen, y, sample_weight, self.max_iter
         )
         callbacks.start(network.graph.theta)
+        W = network.weights[0]
         result = minimize(
             objective,
             network.graph.theta,
@@ -232,6 +351,9 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             callback=chain_hooks(
                 callbacks.hook(), _stop_if_diverged if self._fixed_step else None
             ),
+            l1=l1_strength,
+            penalized=slice(W.offset, W.offset + W.size),
+            nonnegative=self.positive,
         )
         if not np.isfinite(result.loss):
             raise ValueError(
@@ -302,6 +424,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             fit_intercept=self.fit_intercept,
             output=output,
             dtype=dtype,
+            l1=self._l1_coefficient() > 0,
         )
 
     @property

@@ -32,6 +32,7 @@ __all__ = [
     "Log",
     "Square",
     "L2Penalty",
+    "L1Penalty",
     "SigmoidCrossEntropy",
     "SoftmaxCrossEntropy",
     "ACTIVATIONS",
@@ -424,6 +425,89 @@ class L2Penalty(Op):
 
     def output_shape(self, *shapes):
         return ()
+
+
+class L1Penalty(Op):
+    """Sum of absolute values of some parameters, times a strength.
+
+    ``L1Penalty(strength, W1, W2, ...)`` with ``strength`` a scalar node: the
+    L1 term of an elastic-net objective (every entry of every ``W_l``).
+
+    Forward: ``strength * sum_l sum |W_l|``.
+    Backward: ``strength * sign(W_l)`` for each ``W_l`` (zero where an entry
+    is zero); none for ``strength``.
+
+    ``|w|`` has no derivative at ``w = 0``, where the entries of a sparse
+    model sit, so no solver steps along this backward rule: it is one
+    subgradient, kept so that a backward pass through the whole objective
+    still gives every node a gradient to inspect and draw. The solvers treat
+    the term through the two rules below, which need no derivative at zero:
+
+    * :meth:`prox`, its proximal operator (soft-thresholding), a step of
+      proximal gradient descent;
+    * :meth:`least_subgradient`, the subgradient of least magnitude of
+      ``smooth + L1`` given the smooth part's gradient: zero exactly at a
+      minimum, so its size measures how far from optimal a point is (it is
+      the gradient itself where the term is absent).
+    """
+
+    def forward(self, ctx, strength, *weights):
+        total = 0.0
+        for W in weights:
+            total += float(np.abs(W).sum())
+        return float(strength) * total
+
+    def backward(self, ctx, g, strength, *weights):
+        scale = float(g) * float(strength)
+        needs = ctx.needs
+        return (
+            None,
+            *[
+                np.multiply(np.sign(W), scale, out=ctx.grad_destination(i))
+                if needs[i]
+                else None
+                for i, W in enumerate(weights, 1)
+            ],
+        )
+
+    def output_shape(self, *shapes):
+        return ()
+
+    @staticmethod
+    def prox(w, threshold, *, nonnegative=False):
+        """Proximal operator of ``threshold * ||w||_1`` (a new array).
+
+        ``argmin_v threshold * ||v||_1 + ||v - w||^2 / 2``: soft-thresholding,
+        ``sign(w) * max(|w| - threshold, 0)``, which sets small entries to
+        exactly zero. With ``nonnegative=True`` the minimum is over ``v >= 0``
+        (``threshold`` may then be 0: a projection), ``max(w - threshold, 0)``.
+        """
+        if nonnegative:
+            return np.maximum(w - threshold, 0.0)
+        return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
+
+    @staticmethod
+    def least_subgradient(w, grad, strength, *, nonnegative=False):
+        """Least-magnitude element of ``grad + strength * d||w||_1`` (a new array).
+
+        ``grad`` is the gradient of the smooth part at ``w``. Where
+        ``w != 0`` the subdifferential is the point ``grad + strength *
+        sign(w)``; where ``w == 0`` it is the interval ``grad + [-strength,
+        strength]``, whose entry nearest zero is the soft-threshold of
+        ``grad``. With ``nonnegative=True`` the constraint ``w >= 0`` adds
+        its normal cone at ``w == 0``: only a negative ``grad + strength``
+        is left there.
+        """
+        if nonnegative:
+            out = grad + strength
+            at_bound = w <= 0.0
+            out[at_bound] = np.minimum(out[at_bound], 0.0)
+            return out
+        out = grad + strength * np.sign(w)
+        at_zero = w == 0.0
+        g = grad[at_zero]
+        out[at_zero] = np.sign(g) * np.maximum(np.abs(g) - strength, 0.0)
+        return out
 
 
 class _WeightedLoss(Op):
