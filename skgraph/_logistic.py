@@ -1,15 +1,19 @@
-"""LogisticRegressionGraph: scikit-learn's L2 logistic regression as a graph.
+"""LogisticRegressionGraph: scikit-learn's logistic regression as a graph.
 
 The model is the graph that :func:`~skgraph.networks.linear_graph` builds,
 
     logits = X @ W + b
-    objective = 1/S * sum_i s_i * loss(logits_i, y_i) + 1/(2 * C * S) * ||W||_F^2
+    objective = 1/S * sum_i s_i * loss(logits_i, y_i)
+                + (1 - rho)/(2 * C * S) * ||W||_F^2 + rho/(C * S) * ||W||_1
 
-with ``s_i = sample_weight_i * class_weight[y_i]`` and ``S = sum_i s_i``:
-scikit-learn 1.9's objective, so the same ``C`` gives the same optimum. The
-loss is the sigmoid cross-entropy on one logit column for two classes, the
-softmax cross-entropy for more. Backpropagation through that graph gives the
-gradient; gradient descent, L-BFGS or conjugate gradients minimise it.
+with ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i`` and
+``rho = l1_ratio``: scikit-learn 1.9's objective, so the same ``C`` and
+``l1_ratio`` give the same optimum. The loss is the sigmoid cross-entropy on
+one logit column for two classes, the softmax cross-entropy for more.
+Backpropagation through that graph gives the gradient of the smooth part;
+gradient descent, L-BFGS or conjugate gradients minimise it, and the L1 term
+(a node of the graph too) is handled by the solvers exactly (see
+:mod:`skgraph._optimize`).
 """
 
 from __future__ import annotations
@@ -32,41 +36,63 @@ __all__ = ["LogisticRegressionGraph"]
 
 
 class LogisticRegressionGraph(GraphClassifierMixin):
-    """L2-regularised logistic regression whose model is a computation graph.
+    """Logistic regression (L2, L1 or elastic net) whose model is a computation graph.
 
-    A drop-in for :class:`sklearn.linear_model.LogisticRegression` with an L2
-    penalty (or none, ``C=np.inf``): same parameters, objective, optimum and
-    fitted attributes. The model inside is ``graph_``, a graph of input,
-    parameter and compute nodes; its gradient comes from backpropagation.
+    A drop-in for :class:`sklearn.linear_model.LogisticRegression`: same
+    parameters (less ``dual``, ``intercept_scaling`` and ``n_jobs``),
+    objective, optimum and fitted attributes. The model inside is ``graph_``,
+    a graph of input, parameter and compute nodes; its gradient comes from
+    backpropagation.
 
     For ``K = 2`` classes the graph has one logit column and a sigmoid
     cross-entropy loss (``classes_[1]`` is the positive class); for more, one
     column per class and a softmax cross-entropy (multinomial) loss. The
     objective minimised is exactly scikit-learn's::
 
-        1/S * sum_i s_i * loss_i + 1/(2 * C * S) * ||W||_F^2
+        1/S * sum_i s_i * loss_i + (1 - rho)/(2 * C * S) * ||W||_F^2
+                                 + rho/(C * S) * ||W||_1
 
     where ``s_i`` is the sample weight times the class weight of sample ``i``,
-    ``S = sum_i s_i`` and ``W`` excludes the intercept.
+    ``S = sum_i s_i``, ``rho = l1_ratio`` and ``W`` excludes the intercept
+    (``||W||_1`` sums ``|w|`` over all its entries). With ``rho > 0`` the
+    graph has an ``l1_penalty`` node and ``coef_`` has exact zeros.
 
     Parameters
     ----------
+    penalty : {"l1", "l2", "elasticnet"} or None, default="deprecated"
+        Deprecated, as in scikit-learn 1.9 (a ``FutureWarning``): leave it
+        and use ``l1_ratio`` and ``C``. Mapped as scikit-learn maps it:
+        ``"l2"`` is ``l1_ratio=0``, ``"l1"`` is ``l1_ratio=1``,
+        ``"elasticnet"`` keeps ``l1_ratio``, ``None`` is ``C=np.inf``.
     C : float, default=1.0
         Inverse of the regularisation strength; ``np.inf`` means no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        The elastic-net mix ``rho``: 0 is the L2 penalty, 1 the L1 penalty
+        (sparse ``coef_``). ``None`` is deprecated (as in scikit-learn) and
+        means 0. Only ``"lbfgs"`` and ``"gd"`` handle ``l1_ratio > 0``.
     fit_intercept : bool, default=True
         Whether the model has an intercept (the affine node's bias, never
         penalised).
     solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
-        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``). ``"cg"``: scipy's
-        nonlinear conjugate gradients (``gtol=tol``). ``"gd"``: full-batch
-        gradient descent, as in the lecture: ``theta -= step * gradient``
-        until the gradient norm is at most ``tol`` or ``max_iter`` steps.
+        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``); with
+        ``l1_ratio > 0`` or ``positive=True`` it solves the exact problem
+        with ``W = U - V``, ``U, V >= 0`` under L-BFGS-B's bounds, restarted
+        until the problem's own optimality test holds. ``"cg"``: scipy's
+        nonlinear conjugate gradients (``gtol=tol``; L2 only, no
+        ``positive``). ``"gd"``: full-batch gradient descent, as in the
+        lecture: ``theta -= step * gradient`` until the gradient norm is at
+        most ``tol`` or ``max_iter`` steps; with ``l1_ratio > 0`` or
+        ``positive=True``, accelerated proximal gradient (soft-thresholding)
+        steps.
     max_iter : int, default=100
         Most iterations of the solver.
     tol : float, default=1e-4
         Stop when the largest gradient component (``"lbfgs"``, ``"cg"``) or the
-        gradient's Euclidean norm (``"gd"``) is at most ``tol``.
+        gradient's Euclidean norm (``"gd"``) is at most ``tol``. With an L1
+        term or ``positive=True`` the gradient is replaced by the gradient
+        mapping ``theta - prox(theta - gradient)`` (L-BFGS-B's projected
+        gradient), which is the gradient where neither applies.
     learning_rate : "auto" or float, default="auto"
         The step of ``solver="gd"`` (ignored by the other solvers). A float is
         a fixed step. ``"auto"`` starts from ``1 / L``, with ``L`` an upper
@@ -81,7 +107,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         from the sample-weighted class totals ``S_k``, as scikit-learn 1.9.
     warm_start : bool, default=False
         Start from the current ``coef_`` and ``intercept_`` (those of the last
-        fit, or values assigned to them since) instead of zeros.
+        fit, or values assigned to them since) instead of zeros: a
+        regularisation path is a loop over ``C`` with ``warm_start=True``.
+    positive : bool, default=False
+        Constrain every coefficient (not the intercept) to be ``>= 0``, as
+        ``positive`` in :class:`sklearn.linear_model.Lasso` (for scores that
+        must grow with each feature): bounds for ``"lbfgs"``, projection for
+        ``"gd"``; ``"cg"`` cannot.
     random_state : int, RandomState instance or None, default=None
         Accepted for compatibility; the solvers are deterministic.
     verbose : int, default=0
@@ -100,7 +132,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
     n_iter_ : ndarray of shape (1,)
         Iterations the solver ran.
     loss_curve_ : list of float
-        The objective after each iteration.
+        The objective (with its L1 term) after each iteration.
     graph_ : Graph
         The computation graph the model was trained as; ``graph_.to_dot()``
         draws it.

@@ -10,9 +10,10 @@ An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
 to the smooth objective itself. ``"lbfgs"`` splits the penalised entries,
 ``w = u - v`` with ``u, v >= 0``, into a smooth bound-constrained problem for
 L-BFGS-B; ``"gd"`` takes proximal (soft-thresholding) steps. Both stop on the
-least subgradient of the whole objective (:meth:`skgraph.ops.L1Penalty.\
-least_subgradient`), which is the gradient when there is no such term: ``tol``
-means the same with and without it.
+gradient mapping ``theta - prox(theta - grad)`` (see
+:class:`skgraph.ops.L1Penalty`), which is the gradient when there is no such
+term and L-BFGS-B's own projected gradient on the split problem: ``tol`` means
+the same with and without it.
 """
 
 from __future__ import annotations
@@ -268,16 +269,15 @@ class _Nonsmooth:
         )
         return out
 
-    def least_subgradient(self, theta, grad):
-        """Least subgradient of ``smooth + term`` given the smooth gradient."""
-        out = grad.copy()
-        out[self.penalized] = L1Penalty.least_subgradient(
-            theta[self.penalized],
-            grad[self.penalized],
-            self.strength,
-            nonnegative=self.nonnegative,
-        )
-        return out
+    def gradient_mapping(self, theta, grad):
+        """``theta - prox(theta - grad, 1)``: zero exactly at a minimum.
+
+        The move of a proximal gradient step of length one, given the smooth
+        part's gradient: the gradient itself without an L1 term or bounds,
+        and L-BFGS-B's projected gradient (``P(x - g) - x``) for the split
+        problem at a split point with ``u * v = 0``.
+        """
+        return theta - self.prox(theta - grad, 1.0)
 
     def feasible(self, theta):
         """``theta`` with its penalised entries clipped at 0 when nonnegative."""
@@ -347,7 +347,7 @@ def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
     """L-BFGS-B on the split problem, restarted until the L1 problem is solved.
 
     L-BFGS-B stops on its projected gradient (``gtol``), which at a split
-    point with ``u * v = 0`` is the least subgradient of the L1 problem, or
+    point with ``u * v = 0`` is the gradient mapping of the L1 problem, or
     when the objective stops decreasing relatively (``ftol``). The latter can
     fire far from the minimum: with strongly correlated features, ``u`` and
     ``v`` of one entry both grow and the quasi-Newton model stalls on that
@@ -382,7 +382,7 @@ def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
         progress = float(res.fun) < loss
         theta, loss = problem.theta(res.x), float(res.fun)
         grad = problem.smooth_gradient(res.x, res.jac)
-        optimality = np.abs(term.least_subgradient(theta, grad)).max(initial=0.0)
+        optimality = np.abs(term.gradient_mapping(theta, grad)).max(initial=0.0)
         message = str(res.message)
         if optimality <= tol:
             converged = True
@@ -421,8 +421,8 @@ def _proximal_gradient(
     descent: twice the last accepted step (``step0`` at first), halved until
     ``f(x+) <= f(y) + grad(y) . d + ||d||^2 / (2 step)`` with ``d = x+ - y``
     (the standard sufficient decrease of a proximal step; ``f`` the smooth
-    part). Stops when the Euclidean norm of the least subgradient of the
-    whole objective is at most ``tol``.
+    part). Stops when the Euclidean norm of the gradient mapping (the
+    gradient, without L1 term or constraints) is at most ``tol``.
     """
     x = term.feasible(theta0)
     f_x, g_x = fun(x)
@@ -436,9 +436,9 @@ def _proximal_gradient(
     message = f"Reached max_iter={max_iter} iterations."
     eps = np.finfo(float).eps
     while True:
-        if np.linalg.norm(term.least_subgradient(x, g_x)) <= tol:
+        if np.linalg.norm(term.gradient_mapping(x, g_x)) <= tol:
             converged = True
-            message = "Least subgradient norm below tol."
+            message = "Norm of the gradient mapping below tol."
             break
         if n_iter >= max_iter:
             break

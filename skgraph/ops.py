@@ -440,21 +440,19 @@ class L1Penalty(Op):
     ``|w|`` has no derivative at ``w = 0``, where the entries of a sparse
     model sit, so no solver steps along this backward rule: it is one
     subgradient, kept so that a backward pass through the whole objective
-    still gives every node a gradient to inspect and draw. The solvers treat
-    the term through the two rules below, which need no derivative at zero:
-
-    * :meth:`prox`, its proximal operator (soft-thresholding), a step of
-      proximal gradient descent;
-    * :meth:`least_subgradient`, the subgradient of least magnitude of
-      ``smooth + L1`` given the smooth part's gradient: zero exactly at a
-      minimum, so its size measures how far from optimal a point is (it is
-      the gradient itself where the term is absent).
+    still gives every node a gradient to inspect and draw. The solvers use
+    the term's proximal operator instead, :meth:`prox` (soft-thresholding):
+    a proximal gradient step ``w <- prox(w - t * grad, t * strength)``
+    minimises the smooth part's linear model plus the exact term, and
+    ``w - prox(w - grad, strength)`` (the step's move with ``t = 1``) is
+    zero exactly at a minimum of ``smooth + L1``: its size is how far from
+    optimal ``w`` is, and it is the gradient itself where the term is absent.
     """
 
     def forward(self, ctx, strength, *weights):
         total = 0.0
         for W in weights:
-            total += float(np.abs(W).sum())
+            total += np.abs(W).sum()
         return float(strength) * total
 
     def backward(self, ctx, g, strength, *weights):
@@ -485,29 +483,6 @@ class L1Penalty(Op):
         if nonnegative:
             return np.maximum(w - threshold, 0.0)
         return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
-
-    @staticmethod
-    def least_subgradient(w, grad, strength, *, nonnegative=False):
-        """Least-magnitude element of ``grad + strength * d||w||_1`` (a new array).
-
-        ``grad`` is the gradient of the smooth part at ``w``. Where
-        ``w != 0`` the subdifferential is the point ``grad + strength *
-        sign(w)``; where ``w == 0`` it is the interval ``grad + [-strength,
-        strength]``, whose entry nearest zero is the soft-threshold of
-        ``grad``. With ``nonnegative=True`` the constraint ``w >= 0`` adds
-        its normal cone at ``w == 0``: only a negative ``grad + strength``
-        is left there.
-        """
-        if nonnegative:
-            out = grad + strength
-            at_bound = w <= 0.0
-            out[at_bound] = np.minimum(out[at_bound], 0.0)
-            return out
-        out = grad + strength * np.sign(w)
-        at_zero = w == 0.0
-        g = grad[at_zero]
-        out[at_zero] = np.sign(g) * np.maximum(np.abs(g) - strength, 0.0)
-        return out
 
 
 class _WeightedLoss(Op):
