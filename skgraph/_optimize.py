@@ -379,7 +379,10 @@ def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
         )
         n_iter += int(res.nit)
         n_fev += int(res.nfev)
-        progress = float(res.fun) < loss
+        # A whole run with fresh memory that lowers the objective by no more
+        # than ftol (relative) ends where the objective's rounding does.
+        scale = max(abs(loss), abs(float(res.fun)), 1.0) if np.isfinite(loss) else 1
+        progress = loss - float(res.fun) > options["ftol"] * scale
         theta, loss = problem.theta(res.x), float(res.fun)
         grad = problem.smooth_gradient(res.x, res.jac)
         optimality = np.abs(term.gradient_mapping(theta, grad)).max(initial=0.0)
