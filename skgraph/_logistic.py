@@ -237,7 +237,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             l1_ratio = 1.0
         elif self.penalty == "l2" or l1_ratio is None:
             l1_ratio = 0.0
-        if C == np.inf:
+        if np.inf == C:
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
@@ -270,7 +270,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 penalty = "l1"
             else:
                 penalty = "elasticnet"
-            if self.C == np.inf:
+            if np.inf == self.C:
                 penalty = None
         else:
             penalty = self.penalty

@@ -43,7 +43,7 @@ def _weights(y):
     return np.random.RandomState(0).uniform(0.5, 2.0, len(y))
 
 
-# -- same optimum as scikit-learn's converged saga ------------------------------------
+# -- same optimum as scikit-learn's converged saga -------------------------------------
 
 PARITY_CASES = [
     (n_classes, weighted, l1_ratio, C)
@@ -225,7 +225,7 @@ def test_tol_means_the_gradient_mapping(solver):
         assert _optimality(smooth, l1, theta, d) <= tol
 
 
-# -- positive=True ----------------------------------------------------------------------
+# -- positive=True ---------------------------------------------------------------------
 
 
 def _bounded_reference(X, y, C, l1_ratio, sample_weight):
@@ -292,7 +292,7 @@ def test_positive_warm_start_from_negative_coefficients():
     np.testing.assert_allclose(clf.coef_, cold.coef_, atol=1e-5)
 
 
-# -- solvers that cannot ----------------------------------------------------------------
+# -- solvers that cannot ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -398,7 +398,7 @@ def test_invalid_l1_ratio_is_refused(l1_ratio):
         LogisticRegressionGraph(l1_ratio=l1_ratio).fit(X, y)
 
 
-# -- scikit-learn's machinery -----------------------------------------------------------
+# -- scikit-learn's machinery ----------------------------------------------------------
 
 
 def test_grid_search_over_l1_ratio_and_C_scores_as_sklearn():
@@ -438,7 +438,7 @@ def test_regularisation_path_with_warm_start_equals_cold_fits():
     assert warm_iterations < cold_iterations
 
 
-# -- the graph shows the penalty --------------------------------------------------------
+# -- the graph shows the penalty -------------------------------------------------------
 
 
 def test_graph_has_the_l1_node_with_its_value():
