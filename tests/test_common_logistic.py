@@ -4,8 +4,8 @@ Every check of ``check_estimator`` runs on each configuration below: each
 solver (settings that let it converge on the checks' small data), balanced
 class weights, a model without intercept, and the L1 and elastic-net
 penalties (``l1_ratio=1`` and ``0.5``) with ``"lbfgs"`` and ``"gd"``. None is
-declared as expected to fail, including the sample-weight equivalence checks that scikit-learn's own
-LogisticRegression declares as failing.
+declared as expected to fail, including the sample-weight equivalence checks
+that scikit-learn's own LogisticRegression declares as failing.
 
 Two checks run outside the parametrisation, and not skipped:
 
