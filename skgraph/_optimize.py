@@ -221,12 +221,23 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
             loss, grad = fun(theta)
             n_fev += 1
         n_iter += 1
-        if monitor(theta, loss):
-            message = "Stopped by callback."
+        stop = _stop_after_iteration(monitor, theta, loss, n_fev, max_fun)
+        if stop:
+            message = stop
             break
-        if n_fev >= max_fun:
-            message = f"Reached max_fun={max_fun} evaluations."
-            break
+    return _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message)
+
+
+def _stop_after_iteration(monitor, theta, loss, n_fev, max_fun):
+    """Why a descent loop stops after an iteration (a message), or ``None``."""
+    if monitor(theta, loss):
+        return "Stopped by callback."
+    if n_fev >= max_fun:
+        return f"Reached max_fun={max_fun} evaluations."
+    return None
+
+
+def _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message):
     return OptimizeResult(
         theta=theta,
         loss=float(loss),
@@ -482,22 +493,11 @@ def _proximal_gradient(
         else:
             y, f_y, g_y = x, f_x, g_x
         n_iter += 1
-        if monitor(x, F_x):
-            message = "Stopped by callback."
+        stop = _stop_after_iteration(monitor, x, F_x, n_fev, max_fun)
+        if stop:
+            message = stop
             break
-        if n_fev >= max_fun:
-            message = f"Reached max_fun={max_fun} evaluations."
-            break
-    return OptimizeResult(
-        theta=x,
-        loss=float(F_x),
-        n_iter=n_iter,
-        n_fev=n_fev,
-        loss_curve=monitor.loss_curve,
-        converged=converged,
-        stopped=monitor.stopped,
-        message=message,
-    )
+    return _descent_result(x, F_x, n_iter, n_fev, monitor, converged, message)
 
 
 def minimize(
