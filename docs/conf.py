@@ -93,7 +93,7 @@ sphinx_gallery_conf = {
 # script exists, and its file name otherwise: a page can mention an example
 # before it lands without breaking the warnings-as-errors build, and the link
 # appears by itself once it does.
-_LINKED_EXAMPLES = ("logistic_solvers", "mlp_activations")
+_LINKED_EXAMPLES = ("logistic_solvers", "mlp_activations", "logistic_l1_path")
 
 
 def _example_link(name):

@@ -246,18 +246,24 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
                     f"{total}; they must have a positive sum."
                 )
             normalized = weights / X.dtype.type(total)
-        return {
+        feed = {
             network.X: X,
             network.y: targets.Y,
             network.sample_weight: normalized,
             network.l2_strength: self._penalty_coefficient() / total,
         }
+        if network.l1_strength is not None:  # elastic net: l1_ratio / (C S)
+            feed[network.l1_strength] = self._l1_coefficient() / total
+        return feed
 
     def _training_objective(self, X, y, sample_weight=None):
         """``(graph, objective node, feed)`` of the fitted model on ``(X, y)``.
 
-        Used by :func:`skgraph.check_gradients` to check the full training
-        objective at the fitted parameters.
+        Used by :func:`skgraph.check_gradients` to check the training
+        objective at the fitted parameters: its smooth part, the whole
+        objective less an L1 penalty (``|w|`` has no derivative at the zeros
+        of a sparse model). The feed also holds the L1 strength, so a pass
+        through ``graph_``'s full ``objective`` node can use it as well.
         """
         check_is_fitted(self)
         X, y, sample_weight = self._validate_training_data(
@@ -266,7 +272,7 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         targets = self._encode_targets(y, X.dtype)
         weights = self._effective_weights(targets, sample_weight)
         feed = self._training_feed(self._network, X, targets, weights)
-        return self.graph_, self._network.objective, feed
+        return self.graph_, self._network.smooth_objective, feed
 
     def _distributed_problem(self, X, y, sample_weight, build_network):
         """``(network, objective)`` of a full-batch fit on Dask arrays.

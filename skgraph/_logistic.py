@@ -1,74 +1,101 @@
-"""LogisticRegressionGraph: scikit-learn's L2 logistic regression as a graph.
+"""LogisticRegressionGraph: scikit-learn's logistic regression as a graph.
 
 The model is the graph that :func:`~skgraph.networks.linear_graph` builds,
 
     logits = X @ W + b
-    objective = 1/S * sum_i s_i * loss(logits_i, y_i) + 1/(2 * C * S) * ||W||_F^2
+    objective = 1/S * sum_i s_i * loss(logits_i, y_i)
+                + (1 - rho)/(2 * C * S) * ||W||_F^2 + rho/(C * S) * ||W||_1
 
-with ``s_i = sample_weight_i * class_weight[y_i]`` and ``S = sum_i s_i``:
-scikit-learn 1.9's objective, so the same ``C`` gives the same optimum. The
-loss is the sigmoid cross-entropy on one logit column for two classes, the
-softmax cross-entropy for more. Backpropagation through that graph gives the
-gradient; gradient descent, L-BFGS or conjugate gradients minimise it.
+with ``s_i = sample_weight_i * class_weight[y_i]``, ``S = sum_i s_i`` and
+``rho = l1_ratio``: scikit-learn 1.9's objective, so the same ``C`` and
+``l1_ratio`` give the same optimum. The loss is the sigmoid cross-entropy on
+one logit column for two classes, the softmax cross-entropy for more.
+Backpropagation through that graph gives the gradient of the smooth part;
+gradient descent, L-BFGS or conjugate gradients minimise it, and the L1 term
+(a node of the graph too) is handled by the solvers exactly (see
+:mod:`skgraph._optimize`).
 """
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import GraphClassifierMixin, restore_on_error
 from skgraph._callbacks import chain_hooks
 from skgraph._dask import is_dask_collection
-from skgraph._optimize import SOLVERS, GraphObjective, minimize
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective, minimize
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
 
 
 class LogisticRegressionGraph(GraphClassifierMixin):
-    """L2-regularised logistic regression whose model is a computation graph.
+    """Logistic regression (L2, L1 or elastic net) whose model is a computation graph.
 
-    A drop-in for :class:`sklearn.linear_model.LogisticRegression` with an L2
-    penalty (or none, ``C=np.inf``): same parameters, objective, optimum and
-    fitted attributes. The model inside is ``graph_``, a graph of input,
-    parameter and compute nodes; its gradient comes from backpropagation.
+    A drop-in for :class:`sklearn.linear_model.LogisticRegression`: same
+    parameters (less ``dual``, ``intercept_scaling`` and ``n_jobs``),
+    objective, optimum and fitted attributes. The model inside is ``graph_``,
+    a graph of input, parameter and compute nodes; its gradient comes from
+    backpropagation.
 
     For ``K = 2`` classes the graph has one logit column and a sigmoid
     cross-entropy loss (``classes_[1]`` is the positive class); for more, one
     column per class and a softmax cross-entropy (multinomial) loss. The
     objective minimised is exactly scikit-learn's::
 
-        1/S * sum_i s_i * loss_i + 1/(2 * C * S) * ||W||_F^2
+        1/S * sum_i s_i * loss_i + (1 - rho)/(2 * C * S) * ||W||_F^2
+                                 + rho/(C * S) * ||W||_1
 
     where ``s_i`` is the sample weight times the class weight of sample ``i``,
-    ``S = sum_i s_i`` and ``W`` excludes the intercept.
+    ``S = sum_i s_i``, ``rho = l1_ratio`` and ``W`` excludes the intercept
+    (``||W||_1`` sums ``|w|`` over all its entries). With ``rho > 0`` the
+    graph has an ``l1_penalty`` node and ``coef_`` has exact zeros.
 
     Parameters
     ----------
+    penalty : {"l1", "l2", "elasticnet"} or None, default="deprecated"
+        Deprecated, as in scikit-learn 1.9 (a ``FutureWarning``): leave it
+        and use ``l1_ratio`` and ``C``. Mapped as scikit-learn maps it:
+        ``"l2"`` is ``l1_ratio=0``, ``"l1"`` is ``l1_ratio=1``,
+        ``"elasticnet"`` keeps ``l1_ratio``, ``None`` is ``C=np.inf``.
     C : float, default=1.0
         Inverse of the regularisation strength; ``np.inf`` means no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        The elastic-net mix ``rho``: 0 is the L2 penalty, 1 the L1 penalty
+        (sparse ``coef_``). ``None`` is deprecated (as in scikit-learn) and
+        means 0. Only ``"lbfgs"`` and ``"gd"`` handle ``l1_ratio > 0``.
     fit_intercept : bool, default=True
         Whether the model has an intercept (the affine node's bias, never
         penalised).
     solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
-        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``). ``"cg"``: scipy's
-        nonlinear conjugate gradients (``gtol=tol``). ``"gd"``: full-batch
-        gradient descent, as in the lecture: ``theta -= step * gradient``
-        until the gradient norm is at most ``tol`` or ``max_iter`` steps.
+        (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``); with
+        ``l1_ratio > 0`` or ``positive=True`` it solves the exact problem
+        with ``W = U - V``, ``U, V >= 0`` under L-BFGS-B's bounds, restarted
+        until the problem's own optimality test holds. ``"cg"``: scipy's
+        nonlinear conjugate gradients (``gtol=tol``; L2 only, no
+        ``positive``). ``"gd"``: full-batch gradient descent, as in the
+        lecture: ``theta -= step * gradient`` until the gradient norm is at
+        most ``tol`` or ``max_iter`` steps; with ``l1_ratio > 0`` or
+        ``positive=True``, accelerated proximal gradient (soft-thresholding)
+        steps.
     max_iter : int, default=100
         Most iterations of the solver.
     tol : float, default=1e-4
         Stop when the largest gradient component (``"lbfgs"``, ``"cg"``) or the
-        gradient's Euclidean norm (``"gd"``) is at most ``tol``.
+        gradient's Euclidean norm (``"gd"``) is at most ``tol``. With an L1
+        term or ``positive=True`` the gradient is replaced by the gradient
+        mapping ``theta - prox(theta - gradient)`` (L-BFGS-B's projected
+        gradient), which is the gradient where neither applies.
     learning_rate : "auto" or float, default="auto"
         The step of ``solver="gd"`` (ignored by the other solvers). A float is
         a fixed step. ``"auto"`` starts from ``1 / L``, with ``L`` an upper
@@ -83,7 +110,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         from the sample-weighted class totals ``S_k``, as scikit-learn 1.9.
     warm_start : bool, default=False
         Start from the current ``coef_`` and ``intercept_`` (those of the last
-        fit, or values assigned to them since) instead of zeros.
+        fit, or values assigned to them since) instead of zeros: a
+        regularisation path is a loop over ``C`` with ``warm_start=True``.
+    positive : bool, default=False
+        Constrain every coefficient (not the intercept) to be ``>= 0``, as
+        ``positive`` in :class:`sklearn.linear_model.Lasso` (for scores that
+        must grow with each feature): bounds for ``"lbfgs"``, projection for
+        ``"gd"``; ``"cg"`` cannot.
     random_state : int, RandomState instance or None, default=None
         Accepted for compatibility; the solvers are deterministic.
     verbose : int, default=0
@@ -102,7 +135,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
     n_iter_ : ndarray of shape (1,)
         Iterations the solver ran.
     loss_curve_ : list of float
-        The objective after each iteration.
+        The objective (with its L1 term) after each iteration.
     graph_ : Graph
         The computation graph the model was trained as; ``graph_.to_dot()``
         draws it.
@@ -139,7 +172,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
     """
 
     _parameter_constraints: dict = {
+        "penalty": [
+            StrOptions({"l1", "l2", "elasticnet"}),
+            None,
+            Hidden(StrOptions({"deprecated"})),
+        ],
         "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -150,14 +189,17 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
+        "positive": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(
         self,
+        penalty="deprecated",
         *,
         C=1.0,
+        l1_ratio=0.0,
         fit_intercept=True,
         solver="lbfgs",
         max_iter=100,
@@ -165,10 +207,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         learning_rate="auto",
         class_weight=None,
         warm_start=False,
+        positive=False,
         random_state=None,
         verbose=0,
     ):
+        self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -176,11 +221,113 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self.learning_rate = learning_rate
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.positive = positive
         self.random_state = random_state
         self.verbose = verbose
 
+    def _effective_penalty(self):
+        """``(C, l1_ratio)`` that the objective uses, as scikit-learn 1.9 maps them.
+
+        ``penalty`` (deprecated) overrides ``l1_ratio``: ``"l2"`` is 0, ``"l1"``
+        is 1, ``"elasticnet"`` keeps ``l1_ratio``, ``None`` means ``C = inf``;
+        ``l1_ratio=None`` (deprecated too) is 0. ``C = inf`` is no penalty at
+        all, whatever ``l1_ratio``.
+        """
+        C, l1_ratio = self.C, self.l1_ratio
+        if self.penalty is None:
+            return np.inf, 0.0
+        if self.penalty == "l1":
+            l1_ratio = 1.0
+        elif self.penalty == "l2" or l1_ratio is None:
+            l1_ratio = 0.0
+        if np.inf == C:
+            return np.inf, 0.0
+        return float(C), float(l1_ratio)
+
     def _penalty_coefficient(self):
-        return 1.0 / self.C  # 0 for C = inf: no penalty
+        C, l1_ratio = self._effective_penalty()
+        return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
+
+    def _l1_coefficient(self):
+        C, l1_ratio = self._effective_penalty()
+        return l1_ratio / C
+
+    def _check_penalty(self):
+        """scikit-learn 1.9's warnings and errors about ``penalty``/``l1_ratio``.
+
+        The same categories and texts, in the same order, as
+        :class:`sklearn.linear_model.LogisticRegression`'s ``fit``; then the
+        solvers that cannot handle the penalty or ``positive`` are refused.
+        """
+        if self.penalty == "deprecated":
+            if self.l1_ratio is None:
+                warnings.warn(
+                    "'l1_ratio=None' was deprecated in version 1.8 and will "
+                    "trigger an error in 1.10. Use 0<=l1_ratio<=1 instead.",
+                    FutureWarning,
+                    stacklevel=3,
+                )
+            if self.l1_ratio == 0 or self.l1_ratio is None:
+                penalty = "l2"
+            elif self.l1_ratio == 1:
+                penalty = "l1"
+            else:
+                penalty = "elasticnet"
+            if np.inf == self.C:
+                penalty = None
+        else:
+            penalty = self.penalty
+            warnings.warn(
+                "'penalty' was deprecated in version 1.8 and will be removed in"
+                " 1.10. To avoid this warning, leave 'penalty' set to its default"
+                " value and use 'l1_ratio' or 'C' instead."
+                " Use l1_ratio=0 instead of penalty='l2',"
+                " l1_ratio=1 instead of penalty='l1',"
+                " l1_ratio set to a float between 0 and 1 instead of"
+                " penalty='elasticnet', and C=np.inf instead of penalty=None.",
+                FutureWarning,
+                stacklevel=3,
+            )
+        if penalty != "elasticnet" and (
+            self.l1_ratio is not None and 0 < self.l1_ratio < 1
+        ):
+            warnings.warn(
+                "l1_ratio parameter is only used when penalty is "
+                f"'elasticnet'. Got (penalty={penalty})",
+                UserWarning,
+                stacklevel=3,
+            )
+        if (self.penalty == "l2" and self.l1_ratio != 0) or (
+            self.penalty == "l1" and self.l1_ratio != 1
+        ):
+            warnings.warn(
+                f"Inconsistent values: penalty={self.penalty} with "
+                f"l1_ratio={self.l1_ratio}. penalty is deprecated. Please use "
+                "l1_ratio only.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        if self.penalty is None and self.C != 1.0:
+            warnings.warn(
+                "Setting penalty=None will ignore the C and l1_ratio parameters",
+                UserWarning,
+                stacklevel=3,
+            )
+        if self.solver not in NONSMOOTH_SOLVERS:
+            if self._l1_coefficient() > 0:
+                raise ValueError(
+                    f"solver={self.solver!r} cannot minimise an L1 penalty "
+                    f"(l1_ratio={self._effective_penalty()[1]!r} > 0); use "
+                    f"solver='lbfgs' or solver='gd', which can."
+                )
+            if self.positive:
+                raise ValueError(
+                    f"solver={self.solver!r} cannot keep the coefficients "
+                    "non-negative (positive=True); use solver='lbfgs' or "
+                    "solver='gd', which can."
+                )
 
     @_fit_context(prefer_skip_nested_validation=True)
     @restore_on_error
@@ -203,6 +350,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self : LogisticRegressionGraph
             The fitted estimator.
         """
+        self._check_penalty()
         start = self._warm_start_parameters()
         if is_dask_collection(X):
             model_dtype = np.float64
@@ -213,17 +361,20 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             )
             X_seen = problem.X
             step_data = (problem.X, problem.weights, objective.l2_strength)
+            l1_strength = self._l1_coefficient() / problem.total
         else:
             network, feed, model_dtype = self._graph_and_feed(X, y, sample_weight)
-            objective = GraphObjective(network.graph, network.objective, feed)
+            objective = GraphObjective(network.graph, network.smooth_objective, feed)
             X_seen = feed[network.X]
             step_data = (X_seen, feed[network.sample_weight], feed[network.l2_strength])
+            l1_strength = feed.get(network.l1_strength, 0.0)
         if start is not None:
             _set_parameters(network, *start, fit_intercept=self.fit_intercept)
         callbacks = self._fit_callbacks(
             network, X_seen, y, sample_weight, self.max_iter
         )
         callbacks.start(network.graph.theta)
+        W = network.weights[0]
         result = minimize(
             objective,
             network.graph.theta,
@@ -236,6 +387,9 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             callback=chain_hooks(
                 callbacks.hook(), _stop_if_diverged if self._fixed_step else None
             ),
+            l1=l1_strength,
+            penalized=slice(W.offset, W.offset + W.size),
+            nonnegative=self.positive,
         )
         if not np.isfinite(result.loss):
             raise ValueError(
@@ -306,6 +460,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             fit_intercept=self.fit_intercept,
             output=output,
             dtype=dtype,
+            l1=self._l1_coefficient() > 0,
         )
 
     _step_parameter = "learning_rate"

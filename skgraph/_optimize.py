@@ -4,6 +4,16 @@ The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
 makes one from a graph, a scalar node and the data. :func:`minimize` runs
 plain gradient descent (the lecture's recipe) or scipy's L-BFGS-B / CG on it
 and reports the same :class:`OptimizeResult` for all three.
+
+An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
+``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
+to the smooth objective itself. ``"lbfgs"`` splits the penalised entries,
+``w = u - v`` with ``u, v >= 0``, into a smooth bound-constrained problem for
+L-BFGS-B; ``"gd"`` takes proximal (soft-thresholding) steps. Both stop on the
+gradient mapping ``theta - prox(theta - grad)`` (see
+:class:`skgraph.ops.L1Penalty`), which is the gradient when there is no such
+term and L-BFGS-B's own projected gradient on the split problem: ``tol`` means
+the same with and without it.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from skgraph.graph import Trace
+from skgraph.ops import L1Penalty
 
 __all__ = [
     "GraphObjective",
@@ -27,6 +38,10 @@ __all__ = [
 
 #: The full-batch solvers :func:`minimize` knows.
 SOLVERS = ("lbfgs", "cg", "gd")
+#: The solvers that handle an L1 term and sign constraints.
+NONSMOOTH_SOLVERS = ("lbfgs", "gd")
+#: Most L-BFGS-B runs of one fit with an L1 term or bounds (see _split_lbfgs).
+_MAX_RESTARTS = 20
 
 
 class GraphObjective:
@@ -260,12 +275,23 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
             loss, grad = fun(theta)
             n_fev += 1
         n_iter += 1
-        if monitor(theta, loss):
-            message = "Stopped by callback."
+        stop = _stop_after_iteration(monitor, theta, loss, n_fev, max_fun)
+        if stop:
+            message = stop
             break
-        if n_fev >= max_fun:
-            message = f"Reached max_fun={max_fun} evaluations."
-            break
+    return _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message)
+
+
+def _stop_after_iteration(monitor, theta, loss, n_fev, max_fun):
+    """Why a descent loop stops after an iteration (a message), or ``None``."""
+    if monitor(theta, loss):
+        return "Stopped by callback."
+    if n_fev >= max_fun:
+        return f"Reached max_fun={max_fun} evaluations."
+    return None
+
+
+def _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message):
     return OptimizeResult(
         theta=theta,
         loss=float(loss),
@@ -277,6 +303,256 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
         message=message,
         status=status,
     )
+
+
+class _Nonsmooth:
+    """``l1 * ||theta[penalized]||_1`` and, optionally, ``theta[penalized] >= 0``.
+
+    Parameters
+    ----------
+    strength : float
+        ``l1`` (0 for sign constraints only).
+    penalized : slice
+        The entries of ``theta`` the term and the constraints apply to.
+    nonnegative : bool
+    """
+
+    def __init__(self, strength, penalized, nonnegative):
+        self.strength = float(strength)
+        self.penalized = penalized
+        self.nonnegative = bool(nonnegative)
+
+    def value(self, theta):
+        if self.strength == 0.0:
+            return 0.0
+        return self.strength * float(np.abs(theta[self.penalized]).sum())
+
+    def prox(self, theta, step):
+        """The proximal step of ``step * term`` (plus the constraints): new array."""
+        out = theta.copy()
+        out[self.penalized] = L1Penalty.prox(
+            theta[self.penalized], step * self.strength, nonnegative=self.nonnegative
+        )
+        return out
+
+    def gradient_mapping(self, theta, grad):
+        """``theta - prox(theta - grad, 1)``: zero exactly at a minimum.
+
+        The move of a proximal gradient step of length one, given the smooth
+        part's gradient: the gradient itself without an L1 term or bounds,
+        and L-BFGS-B's projected gradient (``P(x - g) - x``) for the split
+        problem at a split point with ``u * v = 0``.
+        """
+        return theta - self.prox(theta - grad, 1.0)
+
+    def feasible(self, theta):
+        """``theta`` with its penalised entries clipped at 0 when nonnegative."""
+        theta = np.array(theta, dtype=np.float64)
+        if self.nonnegative:
+            np.maximum(theta[self.penalized], 0.0, out=theta[self.penalized])
+        return theta
+
+
+class _SplitProblem:
+    """The L1 problem as a smooth one over ``z = (theta with u, v)`` with bounds.
+
+    The penalised entries ``w = u - v`` are split into their positive and
+    negative parts, ``u, v >= 0``, and ``l1 * |w|`` becomes the linear
+    ``l1 * (u + v)``: smooth, and at a minimum one of ``u_j, v_j`` is zero
+    (otherwise lowering both would lower the objective), so the split adds
+    no spurious minima. ``z`` is ``theta`` with ``u`` in place of ``w``,
+    followed by ``v``; with ``nonnegative=True`` there is no ``v`` (``w = u``).
+    """
+
+    def __init__(self, fun, term, n_parameters):
+        self.fun = fun
+        self.term = term
+        self.n = n_parameters
+        index = np.arange(n_parameters)[term.penalized]
+        self.n_split = 0 if term.nonnegative else index.size
+        lower = np.full(n_parameters + self.n_split, -np.inf)
+        lower[index] = 0.0
+        lower[n_parameters:] = 0.0
+        self.bounds = optimize.Bounds(lower, np.inf)
+
+    def theta(self, z):
+        theta = z[: self.n].copy()
+        if self.n_split:
+            theta[self.term.penalized] -= z[self.n :]
+        return theta
+
+    def start(self, theta):
+        """The split of ``theta`` with ``u * v = 0``: ``u = w+``, ``v = w-``."""
+        w = theta[self.term.penalized]
+        z = np.concatenate([theta, np.maximum(-w, 0.0)[: self.n_split]])
+        z[: self.n][self.term.penalized] = np.maximum(w, 0.0)
+        return z
+
+    def __call__(self, z):
+        theta = self.theta(z)
+        loss, grad = self.fun(theta)
+        l1 = self.term.strength
+        grad_z = np.empty(z.size)
+        grad_z[: self.n] = grad
+        if l1:
+            loss += l1 * float(z[: self.n][self.term.penalized].sum())
+            loss += l1 * float(z[self.n :].sum())
+            grad_z[: self.n][self.term.penalized] += l1
+        if self.n_split:
+            np.subtract(l1, grad[self.term.penalized], out=grad_z[self.n :])
+        return loss, grad_z
+
+    def smooth_gradient(self, z, grad_z):
+        """The smooth part's gradient in ``theta`` from the split one at ``z``."""
+        grad = grad_z[: self.n].copy()
+        grad[self.term.penalized] -= self.term.strength
+        return grad
+
+
+def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
+    """L-BFGS-B on the split problem, restarted until the L1 problem is solved.
+
+    L-BFGS-B stops on its projected gradient (``gtol``), which at a split
+    point with ``u * v = 0`` is the gradient mapping of the L1 problem, or
+    when the objective stops decreasing relatively (``ftol``). The latter can
+    fire far from the minimum: with strongly correlated features, ``u`` and
+    ``v`` of one entry both grow and the quasi-Newton model stalls on that
+    redundant direction. So the optimality of the L1 problem itself is
+    checked on return, and L-BFGS-B restarted (fresh memory, from the
+    canonical split of the point reached) until it holds, ``max_iter``
+    iterations are spent, or a run makes no progress.
+    """
+    problem = _SplitProblem(fun, term, theta0.size)
+    theta = term.feasible(theta0)
+
+    def callback(intermediate_result):
+        if monitor(problem.theta(intermediate_result.x), intermediate_result.fun):
+            raise StopIteration
+
+    n_iter = n_fev = 0
+    loss = np.inf
+    converged = False
+    message = ""
+    for _ in range(_MAX_RESTARTS):
+        res = optimize.minimize(
+            problem,
+            problem.start(theta),
+            method="L-BFGS-B",
+            jac=True,
+            bounds=problem.bounds,
+            options={**options, "maxiter": max_iter - n_iter},
+            callback=callback,
+        )
+        n_iter += int(res.nit)
+        n_fev += int(res.nfev)
+        # A whole run with fresh memory that lowers the objective by no more
+        # than ftol (relative) ends where the objective's rounding does.
+        scale = max(abs(loss), abs(float(res.fun)), 1.0) if np.isfinite(loss) else 1
+        progress = loss - float(res.fun) > options["ftol"] * scale
+        theta, loss = problem.theta(res.x), float(res.fun)
+        grad = problem.smooth_gradient(res.x, res.jac)
+        optimality = np.abs(term.gradient_mapping(theta, grad)).max(initial=0.0)
+        message = str(res.message)
+        if optimality <= tol:
+            converged = True
+            break
+        if monitor.stopped or n_iter >= max_iter or not progress:
+            if not progress:
+                message = "No progress at machine precision: " + message
+                converged = True
+            break
+    else:
+        message = f"Stopped after {_MAX_RESTARTS} restarts: {message}"
+    return OptimizeResult(
+        theta=theta,
+        loss=loss,
+        n_iter=n_iter,
+        n_fev=n_fev,
+        loss_curve=monitor.loss_curve,
+        converged=converged and not monitor.stopped,
+        stopped=monitor.stopped,
+        message=message,
+    )
+
+
+def _proximal_gradient(
+    fun, theta0, monitor, term, *, tol, max_iter, learning_rate, max_fun
+):
+    """Accelerated proximal gradient descent (FISTA with restarts).
+
+    Each step is a gradient step on the smooth part from the extrapolated
+    point ``y`` followed by the proximal step of the L1 term and the sign
+    constraints (soft-thresholding, clipping); ``y`` moves on from the new
+    point with Nesterov's momentum. Whenever the whole objective would
+    increase, the momentum is dropped and the step retaken from the current
+    point (adaptive restart), so the objective decreases at every iteration.
+    With ``("auto", step0)`` the step follows the rule of plain gradient
+    descent: twice the last accepted step (``step0`` at first), halved until
+    ``f(x+) <= f(y) + grad(y) . d + ||d||^2 / (2 step)`` with ``d = x+ - y``
+    (the standard sufficient decrease of a proximal step; ``f`` the smooth
+    part). Stops when the Euclidean norm of the gradient mapping (the
+    gradient, without L1 term or constraints) is at most ``tol``.
+    """
+    x = term.feasible(theta0)
+    f_x, g_x = fun(x)
+    F_x = f_x + term.value(x)
+    n_fev, n_iter = 1, 0
+    auto = isinstance(learning_rate, tuple)
+    step = learning_rate[1] if auto else float(learning_rate)
+    y, f_y, g_y = x, f_x, g_x
+    momentum = 1.0
+    converged = False
+    message = f"Reached max_iter={max_iter} iterations."
+    eps = np.finfo(float).eps
+    while True:
+        if np.linalg.norm(term.gradient_mapping(x, g_x)) <= tol:
+            converged = True
+            message = "Norm of the gradient mapping below tol."
+            break
+        if n_iter >= max_iter:
+            break
+        if auto and n_iter:
+            step *= 2.0
+        while True:
+            candidate = term.prox(y - step * g_y, step)
+            d = candidate - y
+            f_new, g_new = fun(candidate)
+            n_fev += 1
+            if not auto or n_fev >= max_fun:
+                break
+            if f_new <= f_y + float(g_y @ d) + float(d @ d) / (2.0 * step):
+                break
+            step *= 0.5
+            if np.sqrt(float(d @ d)) <= eps * (1.0 + np.linalg.norm(y)):
+                break
+        F_new = f_new + term.value(candidate)
+        if F_new > F_x and y is not x:  # the momentum overshot: restart
+            y, f_y, g_y, momentum = x, f_x, g_x, 1.0
+            if n_fev >= max_fun:
+                message = f"Reached max_fun={max_fun} evaluations."
+                break
+            continue
+        if auto and F_new > F_x:  # no decreasing step exists at this precision
+            message = "Line search found no decrease: at machine precision."
+            converged = bool(np.isfinite(F_x))
+            break
+        following = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum * momentum))
+        beta = (momentum - 1.0) / following
+        momentum = following
+        previous = x
+        x, f_x, g_x, F_x = candidate, f_new, g_new, F_new
+        if beta > 0.0:
+            y = x + beta * (x - previous)
+            f_y, g_y = fun(y)
+            n_fev += 1
+        else:
+            y, f_y, g_y = x, f_x, g_x
+        n_iter += 1
+        stop = _stop_after_iteration(monitor, x, F_x, n_fev, max_fun)
+        if stop:
+            message = stop
+            break
+    return _descent_result(x, F_x, n_iter, n_fev, monitor, converged, message)
 
 
 def minimize(
@@ -292,8 +568,17 @@ def minimize(
     options=None,
     verbose=0,
     callback=None,
+    l1=0.0,
+    penalized=None,
+    nonnegative=False,
 ):
     """Minimise ``fun: theta -> (loss, grad)`` with a full-batch solver.
+
+    With ``l1 > 0`` or ``nonnegative=True`` the problem is ``fun(theta) +
+    l1 * ||theta[penalized]||_1`` subject to ``theta[penalized] >= 0`` when
+    ``nonnegative``: ``"lbfgs"`` solves it as a bound-constrained problem in
+    split variables, ``"gd"`` by accelerated proximal gradient steps (see
+    the module docstring); ``"cg"`` cannot.
 
     Parameters
     ----------
@@ -323,15 +608,30 @@ def minimize(
     callback : callable, optional
         ``callback(iteration, theta, loss)`` after each iteration; a true
         return value stops the solver at the current parameters.
+    l1 : float, default=0.0
+        Strength of the L1 term on ``theta[penalized]``.
+    penalized : slice, optional
+        The entries that the L1 term and ``nonnegative`` apply to (all by
+        default).
+    nonnegative : bool, default=False
+        Constrain ``theta[penalized] >= 0``.
 
     Returns
     -------
     OptimizeResult
+        ``loss`` and ``loss_curve`` include the L1 term.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
     monitor = _Monitor(fun, solver, verbose, callback, max_iter)
     theta0 = np.asarray(theta0, dtype=np.float64)
+    nonsmooth = l1 > 0.0 or nonnegative
+    if nonsmooth and solver not in NONSMOOTH_SOLVERS:
+        raise ValueError(
+            f"solver={solver!r} handles neither an L1 term nor sign constraints; "
+            f"use one of {NONSMOOTH_SOLVERS}."
+        )
+    term = _Nonsmooth(l1, slice(None) if penalized is None else penalized, nonnegative)
     if solver == "lbfgs":
         options = {
             "maxiter": max_iter,
@@ -341,11 +641,26 @@ def minimize(
             "ftol": 64 * np.finfo(float).eps,
             **(options or {}),
         }
+        if nonsmooth:
+            return _split_lbfgs(
+                fun, theta0, monitor, term, tol=tol, max_iter=max_iter, options=options
+            )
         return _scipy_minimize(fun, theta0, "L-BFGS-B", monitor, options)
     if solver == "cg":
         options = {"maxiter": max_iter, "gtol": tol, **(options or {})}
         return _scipy_minimize(fun, theta0, "CG", monitor, options)
     rate = ("auto", float(initial_step)) if learning_rate == "auto" else learning_rate
+    if nonsmooth:
+        return _proximal_gradient(
+            fun,
+            theta0,
+            monitor,
+            term,
+            tol=tol,
+            max_iter=max_iter,
+            learning_rate=rate,
+            max_fun=max_fun,
+        )
     return _gradient_descent(
         fun,
         theta0,

@@ -37,9 +37,21 @@ class Network:
     penalty : Node
         The L2 penalty, a scalar.
     objective : Node
-        ``loss + penalty``, the scalar that training minimises.
+        ``loss + penalty`` (``+ l1_penalty`` when there is one), the scalar
+        that training minimises.
     weights, biases : list of Parameter
         The layers' weight matrices and bias vectors (``biases`` may be empty).
+    output : {"logistic", "softmax"}
+        The link of the output layer.
+    l1_strength : Input or None
+        Scalar strength of the L1 penalty (``l1_ratio / (C S)``), when the
+        graph has one.
+    l1_penalty : Node or None
+        The L1 penalty ``l1_strength * ||W||_1``, a scalar, or ``None``.
+    smooth_objective : Node
+        ``loss + penalty``: the differentiable part of ``objective``, which
+        backpropagation gives the gradient of (``objective`` itself when
+        there is no L1 penalty).
     """
 
     graph: Graph
@@ -54,18 +66,32 @@ class Network:
     weights: list = field(default_factory=list)
     biases: list = field(default_factory=list)
     output: str = "softmax"
+    l1_strength: Input | None = None
+    l1_penalty: Node | None = None
+    smooth_objective: Node | None = None
+
+    def __post_init__(self):
+        if self.smooth_objective is None:
+            self.smooth_objective = self.objective
 
 
 _LOSSES = {"logistic": ops.SigmoidCrossEntropy, "softmax": ops.SoftmaxCrossEntropy}
 
 
-def _finish(graph, X, hidden, weights, biases, output, n_outputs):
+def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
     y = graph.input("y", shape=(None, n_outputs))
     sample_weight = graph.input("sample_weight", shape=(None,))
     l2_strength = graph.input("l2_strength", shape=())
     loss = _LOSSES[output](hidden, y, sample_weight, name="loss")
     penalty = ops.L2Penalty(l2_strength, *weights, name="penalty")
-    objective = ops.Add(loss, penalty, name="objective")
+    l1_strength = l1_penalty = None
+    if l1:
+        smooth = ops.Add(loss, penalty, name="smooth_objective")
+        l1_strength = graph.input("l1_strength", shape=())
+        l1_penalty = ops.L1Penalty(l1_strength, *weights, name="l1_penalty")
+        objective = ops.Add(smooth, l1_penalty, name="objective")
+    else:
+        objective = smooth = ops.Add(loss, penalty, name="objective")
     return Network(
         graph=graph,
         X=X,
@@ -79,11 +105,20 @@ def _finish(graph, X, hidden, weights, biases, output, n_outputs):
         weights=weights,
         biases=biases,
         output=output,
+        l1_strength=l1_strength,
+        l1_penalty=l1_penalty,
+        smooth_objective=smooth,
     )
 
 
 def linear_graph(
-    n_features, n_outputs, *, fit_intercept=True, output="softmax", dtype=np.float64
+    n_features,
+    n_outputs,
+    *,
+    fit_intercept=True,
+    output="softmax",
+    dtype=np.float64,
+    l1=False,
 ):
     """The logistic-regression graph: ``loss(X @ W + b, y) + penalty(W)``.
 
@@ -95,6 +130,10 @@ def linear_graph(
     output : {"logistic", "softmax"}, default="softmax"
         Sigmoid + binary cross-entropy, or softmax + cross-entropy.
     dtype : {np.float64, np.float32}
+    l1 : bool, default=False
+        Whether the objective also has an L1 penalty node,
+        ``l1_penalty = l1_strength * ||W||_1`` (elastic net): then
+        ``objective = smooth_objective + l1_penalty``.
 
     Returns
     -------
@@ -107,6 +146,7 @@ def linear_graph(
         fit_intercept=fit_intercept,
         output=output,
         dtype=dtype,
+        l1=l1,
     )
 
 
@@ -119,6 +159,7 @@ def mlp_graph(
     output="softmax",
     fit_intercept=True,
     dtype=np.float64,
+    l1=False,
 ):
     """A multilayer perceptron graph.
 
@@ -135,6 +176,9 @@ def mlp_graph(
     output : {"logistic", "softmax"}, default="softmax"
     fit_intercept : bool, default=True
     dtype : {np.float64, np.float32}
+    l1 : bool, default=False
+        Whether the objective also has an L1 penalty node over all the
+        weights (see :func:`linear_graph`).
 
     Returns
     -------
@@ -174,7 +218,7 @@ def mlp_graph(
             hidden = ops.Affine(*args, order=order, name=f"z{suffix}")
         if not is_last:
             hidden = ops.ACTIVATIONS[activation](hidden, name=f"h{suffix}")
-    return _finish(graph, X, hidden, weights, biases, output, n_outputs)
+    return _finish(graph, X, hidden, weights, biases, output, n_outputs, l1=l1)
 
 
 __all__ = ["Network", "linear_graph", "mlp_graph", "Parameter"]

@@ -37,6 +37,7 @@ __all__ = [
     "Log",
     "Square",
     "L2Penalty",
+    "L1Penalty",
     "SigmoidCrossEntropy",
     "SoftmaxCrossEntropy",
     "ACTIVATIONS",
@@ -496,6 +497,64 @@ class L2Penalty(Op):
 
     def output_shape(self, *shapes):
         return ()
+
+
+class L1Penalty(Op):
+    """Sum of absolute values of some parameters, times a strength.
+
+    ``L1Penalty(strength, W1, W2, ...)`` with ``strength`` a scalar node: the
+    L1 term of an elastic-net objective (every entry of every ``W_l``).
+
+    Forward: ``strength * sum_l sum |W_l|``.
+    Backward: ``strength * sign(W_l)`` for each ``W_l`` (zero where an entry
+    is zero); none for ``strength``.
+
+    ``|w|`` has no derivative at ``w = 0``, where the entries of a sparse
+    model sit, so no solver steps along this backward rule: it is one
+    subgradient, kept so that a backward pass through the whole objective
+    still gives every node a gradient to inspect and draw. The solvers use
+    the term's proximal operator instead, :meth:`prox` (soft-thresholding):
+    a proximal gradient step ``w <- prox(w - t * grad, t * strength)``
+    minimises the smooth part's linear model plus the exact term, and
+    ``w - prox(w - grad, strength)`` (the step's move with ``t = 1``) is
+    zero exactly at a minimum of ``smooth + L1``: its size is how far from
+    optimal ``w`` is, and it is the gradient itself where the term is absent.
+    """
+
+    def forward(self, ctx, strength, *weights):
+        total = 0.0
+        for W in weights:
+            total += np.abs(W).sum()
+        return float(strength) * total
+
+    def backward(self, ctx, g, strength, *weights):
+        scale = float(g) * float(strength)
+        needs = ctx.needs
+        return (
+            None,
+            *[
+                np.multiply(np.sign(W), scale, out=ctx.grad_destination(i))
+                if needs[i]
+                else None
+                for i, W in enumerate(weights, 1)
+            ],
+        )
+
+    def output_shape(self, *shapes):
+        return ()
+
+    @staticmethod
+    def prox(w, threshold, *, nonnegative=False):
+        """Proximal operator of ``threshold * ||w||_1`` (a new array).
+
+        ``argmin_v threshold * ||v||_1 + ||v - w||^2 / 2``: soft-thresholding,
+        ``sign(w) * max(|w| - threshold, 0)``, which sets small entries to
+        exactly zero. With ``nonnegative=True`` the minimum is over ``v >= 0``
+        (``threshold`` may then be 0: a projection), ``max(w - threshold, 0)``.
+        """
+        if nonnegative:
+            return np.maximum(w - threshold, 0.0)
+        return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
 
 
 class _WeightedLoss(Op):

@@ -2,9 +2,10 @@
 
 Every check of ``check_estimator`` runs on each configuration below: each
 solver (settings that let it converge on the checks' small data), balanced
-class weights, and a model without intercept. None is declared as expected to
-fail, including the sample-weight equivalence checks that scikit-learn's own
-LogisticRegression declares as failing.
+class weights, a model without intercept, and the L1 and elastic-net
+penalties (``l1_ratio=1`` and ``0.5``) with ``"lbfgs"`` and ``"gd"``. None is
+declared as expected to fail, including the sample-weight equivalence checks
+that scikit-learn's own LogisticRegression declares as failing.
 
 Two checks run outside the parametrisation, and not skipped:
 
@@ -39,6 +40,10 @@ CONFIGURATIONS = [
     LogisticRegressionGraph(solver="gd", learning_rate=0.5, max_iter=2000),
     LogisticRegressionGraph(class_weight="balanced"),
     LogisticRegressionGraph(fit_intercept=False),
+    LogisticRegressionGraph(l1_ratio=1.0),
+    LogisticRegressionGraph(l1_ratio=0.5),
+    LogisticRegressionGraph(solver="gd", l1_ratio=1.0, max_iter=1000),
+    LogisticRegressionGraph(solver="gd", l1_ratio=0.5, max_iter=1000),
 ]
 
 _UNATTAINABLE_WITHOUT_INTERCEPT = "check_class_weight_classifiers"

@@ -63,6 +63,28 @@ def test_logistic_fit_on_dask_equals_in_memory(client, solver, n_classes):
     assert dist.n_features_in_ == X.shape[1]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="lbfgs", l1_ratio=1.0),
+        dict(solver="gd", l1_ratio=0.5, positive=True),
+    ],
+    ids=repr,
+)
+def test_logistic_l1_and_positive_on_dask_equal_in_memory(client, params):
+    # The same solver on the same sums: equal up to rounding, at any tol.
+    X, y, sw = make_data(n_classes=3)
+    params = dict(C=0.01, tol=1e-5, **params)
+    memory = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sw)
+    assert (memory.coef_ == 0).any()
+    Xd, yd, swd = as_dask(X, y, sw)
+    dist = LogisticRegressionGraph(**params).fit(Xd, yd, sample_weight=swd)
+    scale = np.abs(memory.coef_).max()
+    np.testing.assert_allclose(dist.coef_, memory.coef_, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_array_equal(dist.coef_ == 0, memory.coef_ == 0)
+    assert "l1_penalty" in [node.name for node in dist.graph_.nodes]
+
+
 def test_logistic_float32_on_dask_is_the_in_memory_float32_model(client):
     X, y, sw = make_data(n_classes=2)
     X = X.astype(np.float32)

@@ -336,20 +336,30 @@ def test_warm_start_false_starts_from_zero():
 
 
 def test_signature_is_the_spec():
+    # SPEC §2 / §4.1: scikit-learn 1.9's order, ``penalty`` the one positional.
     parameters = inspect.signature(LogisticRegressionGraph).parameters
-    assert {name: p.default for name, p in parameters.items()} == {
-        "C": 1.0,
-        "fit_intercept": True,
-        "solver": "lbfgs",
-        "max_iter": 100,
-        "tol": 1e-4,
-        "learning_rate": "auto",
-        "class_weight": None,
-        "warm_start": False,
-        "random_state": None,
-        "verbose": 0,
-    }
-    assert all(p.kind == p.KEYWORD_ONLY for p in parameters.values())
+    assert [(name, p.default) for name, p in parameters.items()] == [
+        ("penalty", "deprecated"),
+        ("C", 1.0),
+        ("l1_ratio", 0.0),
+        ("fit_intercept", True),
+        ("solver", "lbfgs"),
+        ("max_iter", 100),
+        ("tol", 1e-4),
+        ("learning_rate", "auto"),
+        ("class_weight", None),
+        ("warm_start", False),
+        ("positive", False),
+        ("random_state", None),
+        ("verbose", 0),
+    ]
+    kinds = [p.kind for p in parameters.values()]
+    assert kinds[0] == inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert all(kind == inspect.Parameter.KEYWORD_ONLY for kind in kinds[1:])
+    sklearn_parameters = inspect.signature(LogisticRegression).parameters
+    assert list(sklearn_parameters)[0] == "penalty"
+    for name in ("penalty", "C", "l1_ratio"):
+        assert sklearn_parameters[name].default == parameters[name].default
 
 
 def test_docstring_example():

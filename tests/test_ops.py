@@ -82,6 +82,52 @@ def arrays(shape, elements=finite):
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
+@SETTINGS
+@given(
+    ws=st.lists(
+        arrays(
+            hnp.array_shapes(min_dims=1, max_dims=2, max_side=4),
+            st.floats(0.05, 3.0),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    signs=st.integers(0, 2**16),
+    strength=st.floats(0.0, 3.0),
+)
+def test_l1_penalty(ws, signs, strength):
+    # Away from zero, where |w| is differentiable, backward is its gradient.
+    rng = np.random.default_rng(signs)
+    ws = [w * rng.choice([-1.0, 1.0], size=w.shape) for w in ws]
+    trace, out = check_op(
+        lambda *nodes: ops.L1Penalty(nodes[-1], *nodes[:-1]), ws, [strength]
+    )
+    expected = strength * sum(float(np.abs(w).sum()) for w in ws)
+    assert trace.value(out) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_l1_penalty_backward_at_zero_is_zero():
+    g = Graph()
+    W = g.parameter("W", np.array([[0.0, -2.0], [3.0, 0.0]]))
+    strength = g.input("s")
+    trace = g.backward(ops.L1Penalty(strength, W), {strength: 0.5})
+    np.testing.assert_array_equal(trace.grad(W), [[0.0, -0.5], [0.5, 0.0]])
+
+
+@pytest.mark.parametrize("nonnegative", [False, True])
+def test_l1_prox_is_the_minimiser_of_its_problem(nonnegative):
+    # prox(w, t) = argmin_v t * |v| + (v - w)^2 / 2 (over v >= 0 when
+    # nonnegative), found here by brute force on a fine grid.
+    w = np.array([-2.0, -0.3, -0.1, 0.0, 0.05, 0.2, 0.7, 3.0])
+    grid = np.linspace(0.0 if nonnegative else -4.0, 4.0, 80001)
+    for threshold in (0.0, 0.25, 1.0):
+        objective = threshold * np.abs(grid)[:, None] + 0.5 * (grid[:, None] - w) ** 2
+        expected = grid[np.argmin(objective, axis=0)]
+        got = ops.L1Penalty.prox(w, threshold, nonnegative=nonnegative)
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+        assert np.all(got[np.abs(expected) < 1e-4] == 0.0)  # exact zeros
+
+
 @st.composite
 def matrix(draw, elements=finite, rows=side, cols=side):
     return draw(arrays((draw(rows), draw(cols)), elements))
@@ -455,6 +501,7 @@ DTYPE_CASES = [
     *[(op.__name__, op, [_X], []) for op in (ops.Softmax, ops.LogSoftmax)],
     ("Log", ops.Log, [_P], []),
     ("L2Penalty", lambda a, b, s: ops.L2Penalty(s, a, b), [_X, _P], [0.5]),
+    ("L1Penalty", lambda a, b, s: ops.L1Penalty(s, a, b), [_X, _P], [0.5]),
     ("SigmoidCE", lambda z, y: ops.SigmoidCrossEntropy(z, y), [_X], [_Y]),
     ("SigmoidCEw", lambda z, y, s: ops.SigmoidCrossEntropy(z, y, s), [_X], [_Y, _S]),
     ("SoftmaxCE", lambda z, y: ops.SoftmaxCrossEntropy(z, y), [_X], [_Y]),
@@ -491,7 +538,7 @@ def test_dtype_is_kept_by_every_op(name, builder, params, inputs, dtype):
 
 @pytest.mark.parametrize(
     ("name", "builder", "params", "inputs"),
-    [c for c in DTYPE_CASES if "CE" in c[0] or c[0] == "L2Penalty"],
+    [c for c in DTYPE_CASES if "CE" in c[0] or c[0] in ("L2Penalty", "L1Penalty")],
     ids=lambda c: c if isinstance(c, str) else "",
 )
 def test_float64_targets_and_weights_keep_float32_losses(name, builder, params, inputs):
