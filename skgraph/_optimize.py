@@ -125,8 +125,7 @@ class OptimizeResult:
     message : str
     status : int
         scipy's exit status for ``"lbfgs"``/``"cg"`` (0 when converged);
-        for ``"gd"``, 0 when converged, 1 at the iteration or evaluation
-        limit, 2 when the line search found no decrease.
+        for the other solvers 0 when converged, else 1.
     """
 
     theta: np.ndarray
@@ -240,11 +239,11 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
     n_fev, n_iter = 1, 0
     auto = isinstance(learning_rate, tuple)
     step = learning_rate[1] if auto else float(learning_rate)
-    converged, status = False, 1
+    converged = False
     message = f"Reached max_iter={max_iter} iterations."
     while True:
         if np.linalg.norm(grad) <= tol:
-            converged, status = True, 0
+            converged = True
             message = "Gradient norm below tol."
             break
         if n_iter >= max_iter:
@@ -267,7 +266,6 @@ def _gradient_descent(fun, theta0, monitor, *, tol, max_iter, learning_rate, max
             if new_loss > loss:  # no decreasing step exists at this precision
                 message = "Line search found no decrease: at machine precision."
                 converged = bool(np.isfinite(loss))
-                status = 0 if converged else 2
                 break
             theta, loss, grad = candidate, new_loss, new_grad
         else:
@@ -301,7 +299,7 @@ def _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message):
         converged=converged,
         stopped=monitor.stopped,
         message=message,
-        status=status,
+        status=0 if converged else 1,
     )
 
 
@@ -463,15 +461,17 @@ def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
             break
     else:
         message = f"Stopped after {_MAX_RESTARTS} restarts: {message}"
+    converged = converged and not monitor.stopped
     return OptimizeResult(
         theta=theta,
         loss=loss,
-        n_iter=n_iter,
+        n_iter=min(n_iter, max_iter),  # L-BFGS-B steps once even at maxiter=0
         n_fev=n_fev,
         loss_curve=monitor.loss_curve,
-        converged=converged and not monitor.stopped,
+        converged=converged,
         stopped=monitor.stopped,
         message=message,
+        status=0 if converged else max(int(res.status), 1),
     )
 
 
