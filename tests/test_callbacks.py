@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from callback_support import SilentCallback
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -29,22 +30,13 @@ ESTIMATORS = {
 }
 
 
-class StopAfter:
+class StopAfter(SilentCallback):
     """Asks to stop once ``n`` iterations ended; records what it saw."""
 
     def __init__(self, n):
         self.n = n
         self.ended = 0
         self.scores = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.parent is None or fitted_estimator is None:

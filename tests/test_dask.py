@@ -10,6 +10,7 @@ import distributed
 import joblib
 import numpy as np
 import pytest
+from callback_support import SilentCallback
 from dask_ml.wrappers import Incremental
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -201,16 +202,7 @@ def test_worker_lost_mid_fit_never_gives_a_wrong_model(client):
     Xd, yd, swd = as_dask(X, y, sw, rows=500)
     killed = []
 
-    class KillAWorker:
-        def setup(self, estimator, context):
-            pass
-
-        def teardown(self, estimator, context):
-            pass
-
-        def on_fit_task_begin(self, estimator, context):
-            pass
-
+    class KillAWorker(SilentCallback):
         def on_fit_task_end(self, estimator, context):
             if context.parent is not None and not killed:
                 worker = sorted(client.scheduler_info()["workers"])[0]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from callback_support import SilentCallback
 from sklearn.datasets import load_iris, make_classification
 from sklearn.exceptions import (
     ConvergenceWarning,
@@ -290,20 +291,11 @@ def test_sparsify_and_densify_need_a_fitted_model(method):
 
 
 # -- an interrupted fit leaves the estimator as it was -------------------------------
-class Interrupt:
+class Interrupt(SilentCallback):
     """A callback that raises ``error`` once ``n`` iterations have ended."""
 
     def __init__(self, n, error=KeyboardInterrupt):
         self.n, self.error, self.ended = n, error, 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context, **kwargs):
         if context.parent is None:
