@@ -339,37 +339,28 @@ def _require_matplotlib(what):
         ) from None
 
 
-def draw_graph(
-    graph,
-    trace=None,
-    *,
-    values=True,
-    grads=True,
-    precision=3,
-    ax=None,
-    title=None,
-    fontsize=9.0,
-    legend=True,
-    _use_pyplot=True,
-):
-    """See :meth:`skgraph.graph.Graph.draw`."""
-    _require_matplotlib("Graph.draw")
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
-
-    labels = node_labels(graph, trace, values=values, grads=grads, precision=precision)
-    columns, edges = _layout(graph)
-    line_height = 1.3 * fontsize
-    pad = 0.6 * fontsize
-    sizes = {}  # (width, height) of each node's box, in points
+def _box_sizes(labels, fontsize, line_height, pad):
+    """``{node index: (width, height)}`` of each node's box, in points."""
+    sizes = {}
     for index, lines in enumerate(labels):
         width = max(
             _text_width(text, fontsize, "bold" if role == "name" else "normal")
             for role, text in lines
         )
         sizes[index] = (width + 2 * pad, len(lines) * line_height + 2 * pad)
+    return sizes
+
+
+def _place(columns, sizes, fontsize):
+    """Centres of the items and horizontal spans of the columns, in points.
+
+    Returns ``(centres, spans, total_width, half_height)``: ``centres`` maps
+    an item to ``(x, y)``, ``spans`` lists each column's ``(left, right)``.
+    Columns are vertically centred on ``y = 0``.
+    """
     point = (0.0, 0.0)  # a waypoint takes no room but a gap
     h_gap, v_gap, margin = 3.5 * fontsize, 1.2 * fontsize, fontsize
-    centres, spans, heights = {}, [], []  # item -> (x, y); column -> (left, right)
+    centres, spans, heights = {}, [], []
     x = margin
     for column in columns:
         width = max((sizes.get(i, point)[0] for i in column), default=0.0)
@@ -382,49 +373,59 @@ def draw_graph(
             top -= item_height + v_gap
         spans.append((x, x + width))
         x += width + h_gap
-    total_width = x - h_gap + margin
-    half = max(heights, default=0.0) / 2 + margin
-    bottom = -half - (2.2 * fontsize if legend else 0.0)
-    top = half + (2.0 * fontsize if title else 0.0)
+    return centres, spans, x - h_gap + margin, max(heights, default=0.0) / 2 + margin
 
+
+def _prepare_axes(ax, width, bottom, top, use_pyplot):
+    """The axes to draw in (a new figure of the drawing's size without one)."""
     if ax is None:
-        figure = _new_figure((total_width / 72.0, (top - bottom) / 72.0), _use_pyplot)
+        figure = _new_figure((width / 72.0, (top - bottom) / 72.0), use_pyplot)
         ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-    ax.set_xlim(0.0, total_width)
+    ax.set_xlim(0.0, width)
     ax.set_ylim(bottom, top)
     ax.set_aspect("equal")
     ax.set_axis_off()
+    return ax
 
-    for node in graph.nodes:
-        cx, cy = centres[node.index]
-        w, h = sizes[node.index]
-        ax.add_patch(
-            FancyBboxPatch(
-                (cx - w / 2, cy - h / 2),
-                w,
-                h,
-                boxstyle=f"round,pad=0,rounding_size={0.5 * pad}",
-                facecolor=_FILL[node.kind],
-                edgecolor=_BORDER[node.kind],
-                linewidth=1.0,
-                zorder=2,
-            )
+
+def _draw_node(ax, node, lines, centre, size, fontsize, line_height, pad):
+    """One node: a rounded box coloured by its kind, and its label lines."""
+    from matplotlib.patches import FancyBboxPatch
+
+    (cx, cy), (w, h) = centre, size
+    ax.add_patch(
+        FancyBboxPatch(
+            (cx - w / 2, cy - h / 2),
+            w,
+            h,
+            boxstyle=f"round,pad=0,rounding_size={0.5 * pad}",
+            facecolor=_FILL[node.kind],
+            edgecolor=_BORDER[node.kind],
+            linewidth=1.0,
+            zorder=2,
         )
-        y = cy + h / 2 - pad - line_height / 2
-        for role, text in labels[node.index]:
-            ax.text(
-                cx,
-                y,
-                text,
-                ha="center",
-                va="center",
-                fontsize=fontsize,
-                color=_INK[role],
-                fontweight="bold" if role == "name" else "normal",
-                zorder=3,
-                parse_math=False,  # a name like "cost $x$" is drawn as written
-            )
-            y -= line_height
+    )
+    y = cy + h / 2 - pad - line_height / 2
+    for role, text in lines:
+        ax.text(
+            cx,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color=_INK[role],
+            fontweight="bold" if role == "name" else "normal",
+            zorder=3,
+            parse_math=False,  # a name like "cost $x$" is drawn as written
+        )
+        y -= line_height
+
+
+def _draw_edges(ax, columns, edges, centres, spans, sizes, fontsize):
+    """Every edge, from its parent's right side to its child's left side."""
+    from matplotlib.patches import FancyArrowPatch
+
     column_of = {item: k for k, column in enumerate(columns) for item in column}
     for parent, waypoints, child in edges:
         px, py = centres[parent]
@@ -447,9 +448,64 @@ def draw_graph(
                 zorder=1,
             )
         )
+
+
+def _draw_legend(ax, annotated, values, grads, fontsize):
+    """The colours' meaning under the drawing."""
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=_FILL[k], edgecolor=_BORDER[k], label=k)
+        for k in ("input", "parameter", "compute")
+    ]
+    if annotated:
+        if values:
+            handles.append(Patch(color=_INK["value"], label="value (forward)"))
+        if grads:
+            handles.append(Patch(color=_INK["grad"], label="grad (backward)"))
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=len(handles),
+        fontsize=0.9 * fontsize,
+        frameon=False,
+        handlelength=1.2,
+        borderaxespad=0.2,
+    )
+
+
+def draw_graph(
+    graph,
+    trace=None,
+    *,
+    values=True,
+    grads=True,
+    precision=3,
+    ax=None,
+    title=None,
+    fontsize=9.0,
+    legend=True,
+    _use_pyplot=True,
+):
+    """See :meth:`skgraph.graph.Graph.draw`."""
+    _require_matplotlib("Graph.draw")
+    labels = node_labels(graph, trace, values=values, grads=grads, precision=precision)
+    columns, edges = _layout(graph)
+    line_height, pad = 1.3 * fontsize, 0.6 * fontsize
+    sizes = _box_sizes(labels, fontsize, line_height, pad)
+    centres, spans, width, half = _place(columns, sizes, fontsize)
+    bottom = -half - (2.2 * fontsize if legend else 0.0)
+    top = half + (2.0 * fontsize if title else 0.0)
+    ax = _prepare_axes(ax, width, bottom, top, _use_pyplot)
+    for node in graph.nodes:
+        i = node.index
+        _draw_node(
+            ax, node, labels[i], centres[i], sizes[i], fontsize, line_height, pad
+        )
+    _draw_edges(ax, columns, edges, centres, spans, sizes, fontsize)
     if title:
         ax.text(
-            total_width / 2,
+            width / 2,
             top - fontsize,
             title,
             ha="center",
@@ -458,24 +514,7 @@ def draw_graph(
             fontweight="bold",
         )
     if legend:
-        handles = [
-            Patch(facecolor=_FILL[k], edgecolor=_BORDER[k], label=k)
-            for k in ("input", "parameter", "compute")
-        ]
-        if trace is not None:
-            if values:
-                handles.append(Patch(color=_INK["value"], label="value (forward)"))
-            if grads:
-                handles.append(Patch(color=_INK["grad"], label="grad (backward)"))
-        ax.legend(
-            handles=handles,
-            loc="lower center",
-            ncol=len(handles),
-            fontsize=0.9 * fontsize,
-            frameon=False,
-            handlelength=1.2,
-            borderaxespad=0.2,
-        )
+        _draw_legend(ax, trace is not None, values, grads, fontsize)
     return ax.figure
 
 

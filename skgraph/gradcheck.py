@@ -143,70 +143,88 @@ def check_gradients(
     >>> result.passed, result.max_error < 1e-6
     (True, True)
     """
-    if isinstance(model, Graph):
-        if loss is None or feed is None:
-            raise ValueError("Checking a graph needs its `loss` node and a `feed`.")
-        graph = model
-    else:
-        if X is None or y is None:
-            raise ValueError("Checking an estimator needs the data `X` and `y`.")
-        graph, loss, feed = model._training_objective(X, y, sample_weight)
+    graph, loss, feed = _objective_parts(model, X, y, sample_weight, loss, feed)
     objective = GraphObjective(graph, loss, feed)
     theta0 = graph.get_flat().astype(np.float64)
-    machine_eps = float(np.finfo(graph.dtype).eps)
     if eps is None:
-        eps = machine_eps ** (1.0 / 3.0)
+        eps = float(np.finfo(graph.dtype).eps) ** (1.0 / 3.0)
     rng = np.random.default_rng(random_state)
     try:
         value0, backprop = objective(theta0)
+        differences = _CentralDifferences(objective, graph, theta0, value0, eps)
         result = GradientCheck()
         result.threshold = THRESHOLDS[graph.dtype]
         result.backprop, result.numeric = {}, {}
-        theta = theta0.copy()
-
-        def central_difference(i, step):
-            """``(derivative, objective up, objective down)`` at entry ``i``."""
-            # The graph holds its dtype: the step is the one that dtype takes.
-            up, down = (
-                float(graph.dtype.type(theta0[i] + sign * step)) for sign in (1, -1)
-            )
-            theta[i] = up
-            value_up, _ = objective(theta)
-            theta[i] = down
-            value_down, _ = objective(theta)
-            theta[i] = theta0[i]
-            return (value_up - value_down) / (up - down), value_up, value_down
-
         for param in graph.parameters:
             entries = np.arange(param.size)
             if max_entries is not None and param.size > max_entries:
                 entries = np.sort(rng.choice(param.size, max_entries, replace=False))
-            numeric = np.empty(entries.size)
-            slope_floor = np.empty(entries.size)
-            for k, j in enumerate(entries):
-                i = param.offset + j
-                unit = max(1.0, abs(theta0[i]))
-                step = eps * unit
-                numeric[k], value_up, value_down = central_difference(i, step)
-                size = max(abs(value0), abs(value_up), abs(value_down))
-                curvature = abs(value_up + value_down - 2.0 * value0) / step**2
-                # Trust a second difference above the rounding of the values.
-                if curvature * step**2 > 8.0 * machine_eps * size:
-                    natural = np.sqrt(size / curvature)
-                    if natural < 0.5 * unit:
-                        unit = max(natural, np.sqrt(machine_eps) * unit)
-                        numeric[k], _, _ = central_difference(i, eps * unit)
-                slope_floor[k] = abs(value0) / unit
+            numeric, slope_floor = differences.of_entries(param.offset + entries)
             exact = backprop[param.offset + entries]
-            largest = max(
-                np.abs(exact).max(initial=0.0), np.abs(numeric).max(initial=0.0)
-            )
-            scale = np.maximum(largest, slope_floor)
-            diff = np.abs(exact - numeric)
-            errors = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
-            result[param.name] = float(errors.max(initial=0.0))
+            result[param.name] = _worst_error(exact, numeric, slope_floor)
             result.backprop[param.name] = exact
             result.numeric[param.name] = numeric
     finally:
         graph.set_flat(theta0)
     return result
+
+
+def _objective_parts(model, X, y, sample_weight, loss, feed):
+    """``(graph, loss node, feed)`` of a graph, or of a fitted estimator's data."""
+    if isinstance(model, Graph):
+        if loss is None or feed is None:
+            raise ValueError("Checking a graph needs its `loss` node and a `feed`.")
+        return model, loss, feed
+    if X is None or y is None:
+        raise ValueError("Checking an estimator needs the data `X` and `y`.")
+    return model._training_objective(X, y, sample_weight)
+
+
+def _worst_error(exact, numeric, slope_floor):
+    """The worst relative error of one parameter (see :class:`GradientCheck`)."""
+    largest = max(np.abs(exact).max(initial=0.0), np.abs(numeric).max(initial=0.0))
+    scale = np.maximum(largest, slope_floor)
+    diff = np.abs(exact - numeric)
+    errors = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+    return float(errors.max(initial=0.0))
+
+
+class _CentralDifferences:
+    """Central differences of an objective at ``theta0``, entry by entry."""
+
+    def __init__(self, objective, graph, theta0, value0, eps):
+        self.objective, self.dtype = objective, graph.dtype
+        self.theta0, self.theta, self.value0 = theta0, theta0.copy(), value0
+        self.eps, self.machine_eps = eps, float(np.finfo(graph.dtype).eps)
+
+    def at(self, i, step):
+        """``(derivative, objective up, objective down)`` at entry ``i``."""
+        theta, theta0 = self.theta, self.theta0
+        # The graph holds its dtype: the step is the one that dtype takes.
+        up, down = (float(self.dtype.type(theta0[i] + sign * step)) for sign in (1, -1))
+        theta[i] = up
+        value_up, _ = self.objective(theta)
+        theta[i] = down
+        value_down, _ = self.objective(theta)
+        theta[i] = theta0[i]
+        return (value_up - value_down) / (up - down), value_up, value_down
+
+    def of_entries(self, indices):
+        """Numeric derivatives at ``indices`` of theta, and each slope floor."""
+        eps, machine_eps, value0 = self.eps, self.machine_eps, self.value0
+        numeric = np.empty(indices.size)
+        slope_floor = np.empty(indices.size)
+        for k, i in enumerate(indices):
+            unit = max(1.0, abs(self.theta0[i]))
+            step = eps * unit
+            numeric[k], value_up, value_down = self.at(i, step)
+            size = max(abs(value0), abs(value_up), abs(value_down))
+            curvature = abs(value_up + value_down - 2.0 * value0) / step**2
+            # Trust a second difference above the rounding of the values.
+            if curvature * step**2 > 8.0 * machine_eps * size:
+                natural = np.sqrt(size / curvature)
+                if natural < 0.5 * unit:
+                    unit = max(natural, np.sqrt(machine_eps) * unit)
+                    numeric[k], _, _ = self.at(i, eps * unit)
+            slope_floor[k] = abs(value0) / unit
+        return numeric, slope_floor

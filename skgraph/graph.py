@@ -27,11 +27,24 @@ Example
 from __future__ import annotations
 
 import math
-from operator import itemgetter
 
 import numpy as np
 
-__all__ = ["Graph", "Node", "Input", "Parameter", "Op", "Trace", "Program"]
+from skgraph import _passes
+
+__all__ = [
+    "Graph",
+    "Node",
+    "Input",
+    "Parameter",
+    "Op",
+    "Context",
+    "Trace",
+    "Program",
+    "reference_forward",
+    "reference_backward",
+    "guarded_pass",
+]
 
 
 def _read_only(array):
@@ -216,6 +229,24 @@ class Op(Node):
 class Context:
     """Per-node scratch space of one :class:`Trace`.
 
+    An op's forward rule keeps what its backward rule needs here, and the
+    trace keeps it between passes, so buffers are allocated once:
+
+    * :meth:`save` (or plain attributes, ``ctx.out = ...``): values the
+      backward rule reads. They must stay as the forward pass left them.
+    * :meth:`buffer`: an array reused by every pass of the trace. A buffer
+      the forward pass fills is, like a saved value, read-only to the
+      backward rule; one that only the backward rule uses is its own.
+    * :meth:`scratch`: a forward buffer that the backward rule *declares* it
+      overwrites (to build a gradient without allocating). The trace then
+      knows its forward results are spent by one backward pass: a second
+      backward pass needs a new forward pass (:meth:`Program.backward`
+      raises otherwise).
+
+    :func:`guarded_pass` runs a pass with everything the backward rules must
+    not write made read-only: the tests use it to catch an op that writes
+    into a buffer it did not declare.
+
     Attributes
     ----------
     needs : tuple of bool
@@ -233,21 +264,42 @@ class Context:
         self.needs = needs
         self.grad_out = ()
         self._buffers = {}
+        self._scratch = set()
 
     def grad_destination(self, i):
         """``grad_out[i]``, or ``None``."""
         return self.grad_out[i] if i < len(self.grad_out) else None
 
+    def save(self, **values):
+        """Keep ``values`` for the backward rule, as attributes of the context.
+
+        ``ctx.save(out=s)`` then ``ctx.out`` in the backward rule. The
+        backward rule must not modify them.
+        """
+        self.__dict__.update(values)
+
     def buffer(self, key, shape, dtype, order="C"):
         """Return an uninitialised array, reused across passes of the trace.
 
-        ``order`` is its memory layout, ``"C"`` (row-major) or ``"F"``.
+        ``order`` is its memory layout, ``"C"`` (row-major) or ``"F"``. A
+        buffer filled by the forward rule is read-only to the backward rule;
+        declare it with :meth:`scratch` instead if the backward rule
+        overwrites it.
         """
         spec = (shape, dtype, order)
         entry = self._buffers.get(key)
         if entry is None or entry[0] != spec:
             entry = self._buffers[key] = (spec, np.empty(shape, dtype, order))
         return entry[1]
+
+    def scratch(self, key, shape, dtype, order="C"):
+        """A :meth:`buffer` of the forward rule that the backward rule overwrites.
+
+        Declaring it lets the backward rule reuse the memory, and tells the
+        trace that its forward results serve one backward pass only.
+        """
+        self._scratch.add(key)
+        return self.buffer(key, shape, dtype, order)
 
 
 class Trace:
@@ -278,6 +330,9 @@ class Trace:
         self.parameter_grad = None
         self._parameter_grads = []
         self._grad_layout = None  # the graph.theta that parameter_grad mirrors
+        # False once a backward pass has used the forward results: a pass
+        # through an op with scratch buffers must then run forward again.
+        self._fresh = False
         for node in program.forward_nodes:
             self.contexts[node.index] = Context(program.needs.get(node.index, ()))
 
@@ -293,6 +348,12 @@ class Trace:
             None if ctx is None else Context(ctx.needs) for ctx in self.contexts
         ]
         return state
+
+    def _spent(self):
+        """Whether a backward pass overwrote forward results (scratch buffers)."""
+        return not self._fresh and any(
+            ctx is not None and ctx._scratch for ctx in self.contexts
+        )
 
     def value(self, node):
         """The value of ``node`` in this pass."""
@@ -324,81 +385,24 @@ class Program:
         self.outputs = tuple(outputs)
         self.loss = loss
         targets = self.outputs + ((loss,) if loss is not None else ())
-        needed = set()
-        for node in targets:
-            needed.add(node.index)
-        for node in reversed(graph.nodes):
-            if node.index in needed and isinstance(node, Op):
-                needed.update(p.index for p in node.parents)
+        needed = _passes.ancestors(graph.nodes, targets)
         self.forward_nodes = [node for node in graph.nodes if node.index in needed]
         self.inputs = [node for node in self.forward_nodes if isinstance(node, Input)]
         self.parameters = [
             node for node in self.forward_nodes if isinstance(node, Parameter)
         ]
-        self._forward_steps = [
-            (node, node.index, [p.index for p in node.parents])
-            for node in self.forward_nodes
-            if isinstance(node, Op)
-        ]
-        # Parameter node index -> its slot in the flat gradient.
-        self._parameter_slots = {p.index: p.param_index for p in graph.parameters}
-        # ``gather(values)`` lists a step's argument values (a C-level getter:
-        # the per-step Python cost is what small batches pay for).
-        self._gathers = {
-            index: itemgetter(slice(parents[0], parents[0] + 1))
-            if len(parents) == 1
-            else itemgetter(*parents)
-            for _, index, parents in self._forward_steps
-        }
-        self.needs = {}
-        self._backward_steps = []
+        steps = _passes.forward_steps(self.forward_nodes)
+        gathers = _passes.argument_getters(steps)
+        self._forward_plan = _passes.forward_plan(steps, gathers)
+        self.needs, backward_steps = {}, []
         if loss is not None:
-            trainable = set()  # nodes whose value depends on a parameter
-            for node in self.forward_nodes:
-                if isinstance(node, Parameter) or (
-                    isinstance(node, Op)
-                    and any(p.index in trainable for p in node.parents)
-                ):
-                    trainable.add(node.index)
-            reaches_loss = {loss.index}
-            for node in reversed(self.forward_nodes):
-                if node.index in reaches_loss and isinstance(node, Op):
-                    reaches_loss.update(p.index for p in node.parents)
-            for node, index, parents in reversed(self._forward_steps):
-                if index in trainable and index in reaches_loss:
-                    needs = tuple(p in trainable for p in parents)
-                    self.needs[index] = needs
-                    self._backward_steps.append((node, index, parents))
-        # The per-pass loops run plans resolved once here: the bound rule, the
-        # argument getter and, for backward, where each wanted parent
-        # gradient goes (its flat-gradient slot, or None for a node that is
-        # no parameter). Small batches pay for every per-step lookup.
-        self._forward_plan = [
-            (index, node.forward, self._gathers[index])
-            for node, index, _ in self._forward_steps
-        ]
-        # The first step to reach each parameter may write its gradient in
-        # place: {step index: (parameter slot or None per parent)}.
-        self._grad_destinations = {}
-        self._backward_plan = []
-        reached = set()
-        slot_of = self._parameter_slots.get
-        for node, index, parents in self._backward_steps:
-            routes, destinations = [], []
-            for position, (parent, need) in enumerate(
-                zip(parents, self.needs[index], strict=True)
-            ):
-                slot = slot_of(parent)
-                first = need and slot is not None and parent not in reached
-                destinations.append(slot if first else None)
-                if need:
-                    routes.append((position, parent, slot))
-                reached.add(parent)
-            if any(slot is not None for slot in destinations):
-                self._grad_destinations[index] = tuple(destinations)
-            self._backward_plan.append(
-                (index, node.backward, self._gathers[index], tuple(routes))
+            backward_steps, self.needs = _passes.backward_steps(
+                self.forward_nodes, steps, loss
             )
+        slots = {p.index: p.param_index for p in graph.parameters}
+        self._backward_plan, self._grad_destinations = _passes.backward_plan(
+            backward_steps, self.needs, gathers, slots
+        )
 
     def forward(self, feed, trace=None):
         """Evaluate the outputs; returns the trace."""
@@ -432,18 +436,33 @@ class Program:
         values, contexts = trace.values, trace.contexts
         for index, forward, gather in self._forward_plan:
             values[index] = forward(contexts[index], *gather(values))
+        trace._fresh = True
         return trace
 
     def backward(self, trace, grad_out=None):
         """Fill ``trace.grads`` by reverse-mode differentiation of ``loss``.
 
         Gradients reaching a node along several edges are summed (the
-        multivariate chain rule). A parameter's are summed straight into its
-        slice of the flat ``trace.parameter_grad`` (reused by later passes),
-        so no array is allocated for the sum and none is kept alive for it.
-        Returns the trace. Ops may use what their forward rule left in the
-        trace as scratch space: run one backward pass per forward pass.
+        multivariate chain rule); a parameter's land in its slice of the
+        flat ``trace.parameter_grad``. Returns the trace.
+
+        Raises
+        ------
+        RuntimeError
+            When an earlier backward pass already overwrote this trace's
+            forward results (an op declared :meth:`Context.scratch`
+            buffers): run :meth:`forward` or :meth:`evaluate` again first.
         """
+        if trace._spent():
+            raise RuntimeError(
+                "This trace's forward results were used up by a backward pass "
+                "(an op overwrote its scratch buffers): run forward again "
+                "before another backward pass."
+            )
+        trace._fresh = False
+        # A parameter's gradient is summed straight into its slice of the
+        # flat gradient (reused by later passes): no array is allocated for
+        # the sum and none is kept alive for it.
         values, contexts = trace.values, trace.contexts
         grads = trace.grads = [None] * len(values)
         flat_grads = self._parameter_grads(trace)
@@ -513,6 +532,143 @@ def _snapshot(trace):
     for param in trace.program.parameters:
         trace.values[param.index] = trace.values[param.index].copy()
     return trace
+
+
+# -- the lecture's way -------------------------------------------------------------
+#
+# The same forward and backward passes with no planning, no buffer reuse and
+# no in-place accumulation: the definition the fast Program is tested against.
+
+
+def reference_forward(graph, feed):
+    """Evaluate every node of ``graph`` in topological order, the lecture's way.
+
+    Parameters
+    ----------
+    graph : Graph
+    feed : dict of {Input: array-like}
+        A value for every input node.
+
+    Returns
+    -------
+    values : dict of {Node: value}
+    contexts : dict of {Op: Context}
+        What each op kept for its backward rule.
+    """
+    values, contexts = {}, {}
+    for node in graph.nodes:  # creation order is a topological order
+        if isinstance(node, Input):
+            values[node] = feed[node]
+        elif isinstance(node, Parameter):
+            values[node] = node.value
+        else:
+            # Nothing flows back into an input: no gradient is wanted there.
+            needs = tuple(not isinstance(p, Input) for p in node.parents)
+            ctx = contexts[node] = Context(needs)
+            values[node] = node.forward(ctx, *(values[p] for p in node.parents))
+    return values, contexts
+
+
+def reference_backward(graph, loss, feed):
+    """Values and gradients of every node, by the chain rule in reverse order.
+
+    Each node's gradient is the sum, over its children, of what their
+    backward rules return for it (fan-in); ``loss`` starts with 1.
+
+    Returns
+    -------
+    values : dict of {Node: value}
+    grads : dict of {Node: ndarray}
+        dLoss/d(node) for every node the loss depends on (``None`` where an
+        op returned no gradient).
+    """
+    values, contexts = reference_forward(graph, feed)
+    grads = {loss: np.ones_like(values[loss])}
+    for node in reversed(graph.nodes):
+        if not isinstance(node, Op) or grads.get(node) is None:
+            continue
+        parent_values = [values[p] for p in node.parents]
+        parent_grads = node.backward(contexts[node], grads[node], *parent_values)
+        for parent, grad in zip(node.parents, parent_grads, strict=True):
+            if grad is not None:
+                previous = grads.get(parent)
+                grads[parent] = grad if previous is None else previous + grad
+    return values, grads
+
+
+def guarded_pass(program, feed, trace=None):
+    """A forward and a backward pass in which backward rules cannot misuse memory.
+
+    Between the passes, every value, saved array and forward :meth:`buffer
+    <Context.buffer>` is made read-only, except the buffers an op declared
+    with :meth:`Context.scratch`; the flags are restored afterwards. An op
+    whose backward rule writes where it did not declare it would raises
+    ``ValueError`` (numpy's "assignment destination is read-only"). For
+    tests: it costs a little per pass.
+
+    Parameters
+    ----------
+    program : Program
+        A program with a ``loss``.
+    feed : dict of {Input: array-like}
+    trace : Trace, optional
+        A trace of ``program`` to reuse (its buffers from earlier passes).
+
+    Returns
+    -------
+    trace : Trace
+    """
+    trace = Trace(program) if trace is None else trace
+    contexts = [ctx for ctx in trace.contexts if ctx is not None]
+    filled = [_record_buffer_keys(ctx) for ctx in contexts]
+    try:
+        program.forward(feed, trace)
+    finally:
+        for ctx in contexts:
+            del ctx.buffer  # the recorder: Context.buffer shows through again
+    frozen = []
+    for array in _forward_arrays(trace, contexts, filled):
+        if array.flags.writeable:
+            array.flags.writeable = False
+            frozen.append(array)
+    try:
+        program.backward(trace)
+    finally:
+        for array in frozen:
+            array.flags.writeable = True
+    return trace
+
+
+def _record_buffer_keys(ctx):
+    """Make ``ctx`` note the keys of the buffers it hands out; returns the set."""
+    keys = set()
+
+    def buffer(key, shape, dtype, order="C"):
+        keys.add(key)
+        return Context.buffer(ctx, key, shape, dtype, order)
+
+    ctx.buffer = buffer
+    return keys
+
+
+def _forward_arrays(trace, contexts, filled):
+    """The arrays a backward rule may read but not write, without duplicates.
+
+    The values, the buffers in ``filled`` (the keys each context handed out
+    in the forward pass) other than scratch buffers, and the arrays saved
+    on a context that share no memory with its scratch or backward buffers.
+    """
+    arrays = {id(v): v for v in trace.values if isinstance(v, np.ndarray)}
+    for ctx, keys in zip(contexts, filled, strict=True):
+        kept = [ctx._buffers[key][1] for key in keys - ctx._scratch]
+        others = [a for k, (_, a) in ctx._buffers.items() if k not in keys - ctx._scratch]
+        for array in vars(ctx).values():
+            if isinstance(array, np.ndarray) and not any(
+                np.may_share_memory(array, other) for other in others
+            ):
+                kept.append(array)
+        arrays.update((id(array), array) for array in kept)
+    return arrays.values()
 
 
 class Graph:

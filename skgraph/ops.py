@@ -321,7 +321,7 @@ class Sigmoid(_Elementwise):
     _onnx_op = "Sigmoid"
 
     def forward(self, ctx, x):
-        ctx.out = expit(x, out=ctx.buffer("s", x.shape, x.dtype, _order(x)))
+        ctx.save(out=expit(x, out=ctx.buffer("s", x.shape, x.dtype, _order(x))))
         return ctx.out
 
     def backward(self, ctx, g, x):
@@ -342,7 +342,7 @@ class Tanh(_Elementwise):
     _onnx_op = "Tanh"
 
     def forward(self, ctx, x):
-        ctx.out = np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype, _order(x)))
+        ctx.save(out=np.tanh(x, out=ctx.buffer("t", x.shape, x.dtype, _order(x))))
         return ctx.out
 
     def backward(self, ctx, g, x):
@@ -363,8 +363,8 @@ class ReLU(_Elementwise):
     _onnx_op = "Relu"
 
     def forward(self, ctx, x):
-        ctx.out = np.maximum(x, 0, out=ctx.buffer("r", x.shape, x.dtype, _order(x)))
-        return ctx.out
+        out = ctx.buffer("r", x.shape, x.dtype, _order(x))
+        return np.maximum(x, 0, out=out)
 
     def backward(self, ctx, g, x):
         order = _order(x)
@@ -379,7 +379,7 @@ class Exp(_Elementwise):
     _onnx_op = "Exp"
 
     def forward(self, ctx, x):
-        ctx.out = np.exp(x)
+        ctx.save(out=np.exp(x))
         return ctx.out
 
     def backward(self, ctx, g, x):
@@ -417,14 +417,18 @@ def _order(a):
     return "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
 
 
-def _log_sum_exp(z, ctx):
-    """Row-wise ``log(sum(exp(z)))`` without overflow; keeps ``exp(z - max)``."""
+def _log_sum_exp(z, ctx, overwritten=False):
+    """Row-wise ``log(sum(exp(z)))`` without overflow; keeps ``exp(z - max)``.
+
+    ``overwritten``: the caller's backward rule reuses ``ctx.exp_shifted``.
+    """
+    allocate = ctx.scratch if overwritten else ctx.buffer
     shift = z.max(axis=1, keepdims=True)
-    e = np.subtract(z, shift, out=ctx.buffer("e", z.shape, z.dtype, _order(z)))
+    e = np.subtract(z, shift, out=allocate("e", z.shape, z.dtype, _order(z)))
     with np.errstate(under="ignore"):  # exp(-large) -> 0 is exact enough
         np.exp(e, out=e)
     total = e.sum(axis=1, keepdims=True)
-    ctx.exp_shifted, ctx.total = e, total
+    ctx.save(exp_shifted=e, total=total)
     return shift + np.log(total)
 
 
@@ -440,7 +444,7 @@ class Softmax(_Elementwise):
 
     def forward(self, ctx, x):
         _log_sum_exp(x, ctx)
-        ctx.out = ctx.exp_shifted / ctx.total
+        ctx.save(out=ctx.exp_shifted / ctx.total)
         return ctx.out
 
     def backward(self, ctx, g, x):
@@ -611,13 +615,13 @@ class SigmoidCrossEntropy(_WeightedLoss):
 
     def forward(self, ctx, z, y, weights=None):
         scratch = ctx.buffer("scratch", z.shape, z.dtype)
-        per_element = np.maximum(z, 0.0, out=ctx.buffer("l", z.shape, z.dtype))
+        per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
         per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        residual = np.negative(z, out=ctx.buffer("l", z.shape, z.dtype))
+        residual = np.negative(z, out=ctx.scratch("l", z.shape, z.dtype))
         # exp(-z) = inf gives sigmoid(z) = 0, exp(-z) = 0 gives 1: both exact
         with np.errstate(over="ignore", under="ignore"):
             np.exp(residual, out=residual)
@@ -650,7 +654,7 @@ class SoftmaxCrossEntropy(_WeightedLoss):
     """
 
     def forward(self, ctx, z, y, weights=None):
-        lse = _log_sum_exp(z, ctx)
+        lse = _log_sum_exp(z, ctx, overwritten=True)
         per_sample = lse[:, 0]
         per_sample -= np.einsum("ij,ij->i", y, z)  # in place: keeps z's dtype
         return self._weighted_total(per_sample[:, None], weights)
