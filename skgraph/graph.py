@@ -660,8 +660,9 @@ def _forward_arrays(trace, contexts, filled):
     """
     arrays = {id(v): v for v in trace.values if isinstance(v, np.ndarray)}
     for ctx, keys in zip(contexts, filled, strict=True):
-        kept = [ctx._buffers[key][1] for key in keys - ctx._scratch]
-        others = [a for k, (_, a) in ctx._buffers.items() if k not in keys - ctx._scratch]
+        protected = keys - ctx._scratch
+        kept = [ctx._buffers[key][1] for key in protected]
+        others = [a for k, (_, a) in ctx._buffers.items() if k not in protected]
         for array in vars(ctx).values():
             if isinstance(array, np.ndarray) and not any(
                 np.may_share_memory(array, other) for other in others
