@@ -314,9 +314,9 @@ class Trace:
     -----
     Reusing a trace for a further pass overwrites its values and lets ops
     reuse their buffers; keep one trace per thread. A trace made by
-    :meth:`Program.forward` refers to the live parameter values (no copy on
-    the training path); :meth:`Graph.forward` and :meth:`Graph.backward`
-    freeze them, so such a trace stays consistent after later updates.
+    :meth:`Program.forward` refers to the live parameter values;
+    :meth:`Graph.forward` and :meth:`Graph.backward` freeze them, so such a
+    trace stays consistent after later updates.
     """
 
     def __init__(self, program):
@@ -372,6 +372,11 @@ class Program:
     that lie on a path from a parameter to the loss, and asks each op only for
     the gradients of parents that lead to a parameter.
 
+    The plan is made once, by the passes of ``skgraph/_passes.py`` (each a
+    small pure function); :func:`reference_forward` and
+    :func:`reference_backward` compute the same values and gradients without
+    one, the lecture's way.
+
     Parameters
     ----------
     graph : Graph
@@ -426,6 +431,8 @@ class Program:
                     f"No value fed for input node {node.name!r}, which the "
                     "requested outputs depend on."
                 ) from None
+        # Live views of graph.theta, not copies: the training path binds its
+        # data once and pays no copy of the parameters per pass.
         views = self.graph._views
         for node in self.parameters:
             values[node.index] = views[node.param_index]
