@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from skgraph import _passes
+from skgraph import _passes, _render
 
 __all__ = [
     "Graph",
@@ -840,9 +840,7 @@ class Graph:
         -------
         dot : str
         """
-        from skgraph._render import graph_to_dot
-
-        return graph_to_dot(
+        return _render.graph_to_dot(
             self, trace, values=values, grads=grads, precision=precision
         )
 
@@ -886,9 +884,7 @@ class Graph:
         -------
         figure : matplotlib.figure.Figure
         """
-        from skgraph._render import draw_graph
-
-        return draw_graph(
+        return _render.draw_graph(
             self,
             trace,
             values=values,
@@ -938,9 +934,7 @@ class Graph:
         path : pathlib.Path
             The file written.
         """
-        from skgraph._render import save_graph
-
-        return save_graph(
+        return _render.save_graph(
             self,
             path,
             trace,
@@ -954,22 +948,14 @@ class Graph:
     def _repr_svg_(self):
         """Jupyter: the graph as SVG, drawn by Graphviz or else by matplotlib
         (``None`` with neither)."""
-        from skgraph._render import graph_svg
-
-        return graph_svg(self)
+        return _render.graph_svg(self)
 
     def _repr_html_(self):
         """Jupyter with neither Graphviz nor matplotlib: the DOT text and how
         to get a picture (``None`` otherwise: ``_repr_svg_`` shows one)."""
-        from skgraph._render import (
-            dot_fallback_html,
-            graphviz_available,
-            matplotlib_available,
-        )
-
-        if graphviz_available() or matplotlib_available():
+        if _render.graphviz_available() or _render.matplotlib_available():
             return None
-        return dot_fallback_html(self.to_dot())
+        return _render.dot_fallback_html(self.to_dot())
 
     # -- pickling ---------------------------------------------------------------
     def __getstate__(self):
