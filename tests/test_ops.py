@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
 
 from skgraph import ops
 from skgraph.graph import Graph
@@ -578,3 +578,76 @@ def test_output_shapes_for_drawing():
     assert ops.Sum(z, axis=0).output_shape((None, 2)) == (2,)
     assert ops.Sum(z, axis=1).output_shape(None) is None
     assert ops.L2Penalty(x, W).output_shape((), (3, 2)) == ()
+
+
+# -- regression losses --------------------------------------------------------------
+
+
+@st.composite
+def regression_targets(draw, nonnegative=False):
+    n, k = draw(side), draw(side)
+    z = draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    y = draw(arrays((n, k), st.floats(0.0, 5.0) if nonnegative else finite))
+    w = draw(arrays((n,), weights))
+    return z, y, w
+
+
+def _naive_squared_error(z, y):
+    return 0.5 * ((z - y) ** 2).sum(axis=1)
+
+
+def _naive_poisson(z, y):
+    prediction = np.exp(z)
+    return (xlogy(y, y / prediction) - y + prediction).sum(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("loss", "targets", "naive"),
+    [
+        (ops.SquaredError, regression_targets(), _naive_squared_error),
+        (ops.PoissonLoss, regression_targets(nonnegative=True), _naive_poisson),
+    ],
+    ids=["squared_error", "poisson"],
+)
+@SETTINGS
+@given(data=st.data())
+def test_regression_losses(loss, targets, naive, weighted, data):
+    z, y, w = data.draw(targets)
+    if weighted:
+        trace, out = check_op(lambda p, t, s: loss(p, t, s), [z], [y, w])
+        expected = w @ naive(z, y)
+    else:
+        trace, out = check_op(lambda p, t: loss(p, t), [z], [y])
+        expected = naive(z, y).mean()
+    assert trace.value(out) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_loss_gradients_in_closed_form(weighted):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 3))
+    w = rng.uniform(size=6) if weighted else np.full(6, 1 / 6)
+    Y = rng.poisson(2.0, size=(6, 3)).astype(float)
+    for loss, prediction in ((ops.SquaredError, z), (ops.PoissonLoss, np.exp(z))):
+        g = Graph()
+        raw = g.parameter("z", z)
+        y = g.input("y")
+        args, feed = [raw, y], {y: Y}
+        if weighted:
+            s = g.input("s")
+            args.append(s)
+            feed[s] = w
+        trace = g.backward(loss(*args), feed)
+        np.testing.assert_allclose(trace.grad(raw), w[:, None] * (prediction - Y))
+
+
+def test_regression_losses_keep_float32():
+    z = np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)
+    y = np.ones((3, 2), dtype=np.float64)
+    for loss in (ops.SquaredError, ops.PoissonLoss):
+        g = Graph(dtype=np.float32)
+        raw = g.parameter("z", z)
+        targets = g.input("y")
+        trace = g.backward(loss(raw, targets), {targets: y})
+        assert trace.grad(raw).dtype == np.float32
