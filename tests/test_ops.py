@@ -506,6 +506,10 @@ DTYPE_CASES = [
     ("SigmoidCEw", lambda z, y, s: ops.SigmoidCrossEntropy(z, y, s), [_X], [_Y, _S]),
     ("SoftmaxCE", lambda z, y: ops.SoftmaxCrossEntropy(z, y), [_X], [_Y]),
     ("SoftmaxCEw", lambda z, y, s: ops.SoftmaxCrossEntropy(z, y, s), [_X], [_Y, _S]),
+    ("SquaredError", lambda z, y: ops.SquaredError(z, y), [_X], [_Y]),
+    ("SquaredErrorw", lambda z, y, s: ops.SquaredError(z, y, s), [_X], [_Y, _S]),
+    ("Poisson", lambda z, y: ops.PoissonLoss(z, y), [_X], [_Y]),
+    ("Poissonw", lambda z, y, s: ops.PoissonLoss(z, y, s), [_X], [_Y, _S]),
 ]
 
 
@@ -538,7 +542,12 @@ def test_dtype_is_kept_by_every_op(name, builder, params, inputs, dtype):
 
 @pytest.mark.parametrize(
     ("name", "builder", "params", "inputs"),
-    [c for c in DTYPE_CASES if "CE" in c[0] or c[0] in ("L2Penalty", "L1Penalty")],
+    [
+        c
+        for c in DTYPE_CASES
+        if "CE" in c[0]
+        or c[0].rstrip("w") in ("L2Penalty", "L1Penalty", "SquaredError", "Poisson")
+    ],
     ids=lambda c: c if isinstance(c, str) else "",
 )
 def test_float64_targets_and_weights_keep_float32_losses(name, builder, params, inputs):
@@ -640,14 +649,3 @@ def test_regression_loss_gradients_in_closed_form(weighted):
             feed[s] = w
         trace = g.backward(loss(*args), feed)
         np.testing.assert_allclose(trace.grad(raw), w[:, None] * (prediction - Y))
-
-
-def test_regression_losses_keep_float32():
-    z = np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)
-    y = np.ones((3, 2), dtype=np.float64)
-    for loss in (ops.SquaredError, ops.PoissonLoss):
-        g = Graph(dtype=np.float32)
-        raw = g.parameter("z", z)
-        targets = g.input("y")
-        trace = g.backward(loss(raw, targets), {targets: y})
-        assert trace.grad(raw).dtype == np.float32
