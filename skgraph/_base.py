@@ -25,7 +25,12 @@ from sklearn.utils.validation import (
 )
 
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
-from skgraph._dask import DaskObjective, dask_problem, is_dask_collection
+from skgraph._dask import (
+    DaskObjective,
+    dask_problem,
+    dask_regression_targets,
+    is_dask_collection,
+)
 from skgraph._dask import predict_blockwise as _predict_blockwise
 from skgraph._optimize import warn_if_not_converged
 from skgraph._weights import per_class_weights
@@ -223,6 +228,27 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         feed = self._training_feed(self._network, X, targets, weights)
         return self.graph_, self._network.smooth_objective, feed
 
+    def _distributed_problem(self, X, y, sample_weight, build_network):
+        """``(network, objective)`` of a full-batch fit on Dask arrays.
+
+        Validation, label and weight encoding run on the cluster (see
+        :func:`skgraph._dask.dask_problem`); ``build_network(n_features,
+        n_outputs, output, dtype)`` makes the graph; the objective evaluates
+        each row chunk's loss and gradient where the chunk lives.
+        """
+        problem = dask_problem(self, X, y, sample_weight)
+        network = build_network(
+            problem.X.shape[1], problem.Y.shape[1], problem.output, problem.X.dtype
+        )
+        objective = DaskObjective(
+            network,
+            problem.X,
+            problem.Y,
+            problem.weights,
+            self._penalty_coefficient() / problem.total,
+        )
+        return network, objective, problem
+
     def _warn_if_not_converged(self, result, advice):
         """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
 
@@ -310,27 +336,6 @@ class GraphClassifierMixin(ClassifierMixin, _BaseGraphEstimator):
             )
         per_class = per_class_weights(class_weight, self.classes_, class_totals)
         return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
-
-    def _distributed_problem(self, X, y, sample_weight, build_network):
-        """``(network, objective)`` of a full-batch fit on Dask arrays.
-
-        Validation, label and weight encoding run on the cluster (see
-        :func:`skgraph._dask.dask_problem`); ``build_network(n_features,
-        n_outputs, output, dtype)`` makes the graph; the objective evaluates
-        each row chunk's loss and gradient where the chunk lives.
-        """
-        problem = dask_problem(self, X, y, sample_weight)
-        network = build_network(
-            problem.X.shape[1], problem.Y.shape[1], problem.output, problem.X.dtype
-        )
-        objective = DaskObjective(
-            network,
-            problem.X,
-            problem.Y,
-            problem.weights,
-            self._penalty_coefficient() / problem.total,
-        )
-        return network, objective, problem
 
     # -- prediction ----------------------------------------------------------------
     def _logits(self, X):
@@ -425,6 +430,10 @@ class GraphRegressorMixin(RegressorMixin, _BaseGraphEstimator):
 
     Subclasses say which output link their loss uses in ``_output``.
     """
+
+    # Dask chunks of y are encoded by this, one or several outputs.
+    _dask_targets = staticmethod(dask_regression_targets)
+    _dask_multi_output = True
 
     def _validate_training_data(self, X, y, sample_weight, *, reset=True):
         return super()._validate_training_data(

@@ -201,6 +201,8 @@ class DaskObjective:
         self.n_calls += 1
         grad += penalty_grad
         self.last_grad_norm = float(np.linalg.norm(grad))
+        # The data term as the solvers report it (see Network.reported_loss_share).
+        loss *= self.network.reported_loss_share
         return float(loss + penalty), grad
 
     def _penalty_value_and_grad(self, theta):
@@ -248,23 +250,24 @@ def _one_hot(codes, n_classes, dtype):
 def dask_problem(estimator, X, y, sample_weight=None):
     """Validate Dask training data and encode labels and weights, distributed.
 
-    Sets ``n_features_in_`` and ``classes_`` on ``estimator``. The checks and
+    Sets ``n_features_in_`` (and a classifier's ``classes_``) on
+    ``estimator``; the targets are encoded by its ``_dask_targets``
+    (default: class labels, as the classifiers'). The checks and
     reductions (finiteness, classes, weighted class counts, ``S``) run on the
     cluster in as few passes as possible; nothing is gathered but their
     small results.
 
     Parameters
     ----------
-    estimator : GraphClassifierMixin
+    estimator : GraphClassifierMixin or GraphRegressorMixin
     X : dask.array.Array of shape (n_samples, n_features)
-    y : dask.array.Array of shape (n_samples,)
+    y : dask.array.Array of shape (n_samples,) or (n_samples, n_outputs)
     sample_weight : dask.array.Array or array-like of shape (n_samples,), optional
 
     Returns
     -------
     DaskProblem
     """
-    import dask
     import dask.array as da
 
     X = da.asarray(X)
@@ -279,7 +282,7 @@ def dask_problem(estimator, X, y, sample_weight=None):
     X = X.rechunk({1: -1})
     rows = X.chunks[0]
     y = da.asarray(y)
-    if y.ndim != 1:
+    if y.ndim != 1 and not getattr(estimator, "_dask_multi_output", False):
         raise ValueError(
             "Distributed fitting takes 1-D class labels y; got shape "
             f"{y.shape}. Fit multilabel targets in memory."
@@ -290,7 +293,7 @@ def dask_problem(estimator, X, y, sample_weight=None):
         )
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
-    y = y.rechunk((rows,))
+    y = y.rechunk((rows,) + y.shape[1:])
     if sample_weight is None:
         sample_weight = da.ones(X.shape[0], chunks=(rows,), dtype=X.dtype)
     else:
@@ -300,45 +303,17 @@ def dask_problem(estimator, X, y, sample_weight=None):
                 f"sample_weight has shape {sample_weight.shape}, expected "
                 f"({X.shape[0]},)."
             )
-    finite, classes = dask.compute(da.isfinite(X).all(), da.unique(y))
-    if not finite:
-        raise ValueError("Input X contains NaN or infinity.")
     estimator.n_features_in_ = X.shape[1]
     estimator.__dict__.pop("feature_names_in_", None)
-    estimator._fit_classes(np.asarray(classes))
-    classes = estimator.classes_
-    n_classes = len(classes)
-    codes = y.map_blocks(lambda b: np.searchsorted(classes, b), dtype=np.intp)
-    weights = sample_weight
-    class_weight = getattr(estimator, "class_weight", None)
-    if class_weight is not None:
-        class_totals = None
-        if isinstance(class_weight, str):  # "balanced": each class's total
-            class_totals = da.bincount(
-                codes, weights=sample_weight, minlength=n_classes
-            ).compute()
-        per_class = per_class_weights(class_weight, classes, class_totals)
-        per_class = per_class.astype(X.dtype)
-        weights = weights * codes.map_blocks(lambda b: per_class[b], dtype=X.dtype)
+    # The estimator's own encoding of the targets (a classifier's by default).
+    encode = getattr(estimator, "_dask_targets", _dask_class_targets)
+    Y, weights, output = encode(estimator, X, y, sample_weight)
     total = float(weights.sum(dtype=np.float64).compute())
     if not total > 0.0:
         raise ValueError(
             f"The sample weights (times class weights) sum to {total}; they must "
             "have a positive sum."
         )
-    if n_classes == 2:
-        Y = codes.astype(X.dtype)[:, None]
-        output = "logistic"
-    else:
-        Y = codes.map_blocks(
-            _one_hot,
-            n_classes,
-            X.dtype,
-            dtype=X.dtype,
-            new_axis=1,
-            chunks=(rows, (n_classes,)),
-        )
-        output = "softmax"
     return DaskProblem(X, Y, weights / X.dtype.type(total), total, output)
 
 
@@ -366,3 +341,60 @@ def predict_blockwise(estimator, method, X):
     return X.map_blocks(
         apply, dtype=probe.dtype, chunks=(X.chunks[0], (probe.shape[1],))
     )
+
+
+def _dask_class_targets(estimator, X, y, sample_weight):
+    """A classifier's ``(Y, s, output)`` on Dask chunks; sets ``classes_``."""
+    import dask
+    import dask.array as da
+
+    rows = X.chunks[0]
+    finite, classes = dask.compute(da.isfinite(X).all(), da.unique(y))
+    if not finite:
+        raise ValueError("Input X contains NaN or infinity.")
+    estimator._fit_classes(np.asarray(classes))
+    classes = estimator.classes_
+    n_classes = len(classes)
+    codes = y.map_blocks(lambda b: np.searchsorted(classes, b), dtype=np.intp)
+    weights = sample_weight
+    class_weight = getattr(estimator, "class_weight", None)
+    if class_weight is not None:
+        class_totals = None
+        if isinstance(class_weight, str):  # "balanced": each class's total
+            class_totals = da.bincount(
+                codes, weights=sample_weight, minlength=n_classes
+            ).compute()
+        per_class = per_class_weights(class_weight, classes, class_totals)
+        per_class = per_class.astype(X.dtype)
+        weights = weights * codes.map_blocks(lambda b: per_class[b], dtype=X.dtype)
+    if n_classes == 2:
+        return codes.astype(X.dtype)[:, None], weights, "logistic"
+    Y = codes.map_blocks(
+        _one_hot,
+        n_classes,
+        X.dtype,
+        dtype=X.dtype,
+        new_axis=1,
+        chunks=(rows, (n_classes,)),
+    )
+    return Y, weights, "softmax"
+
+
+def dask_regression_targets(estimator, X, y, sample_weight):
+    """A regressor's ``(Y, s, output)`` on Dask chunks (checked on the cluster)."""
+    import dask
+    import dask.array as da
+
+    Y = (y[:, None] if y.ndim == 1 else y).astype(X.dtype)
+    output = estimator._output()
+    finite, smallest = dask.compute(
+        da.isfinite(X).all() & da.isfinite(Y).all(), Y.min()
+    )
+    if not finite:
+        raise ValueError("Input X or y contains NaN or infinity.")
+    if output == "exp" and smallest < 0:
+        raise ValueError(
+            f"loss={estimator.loss!r} needs non-negative targets y; the smallest "
+            f"is {smallest}."
+        )
+    return Y.rechunk((X.chunks[0], -1)), sample_weight, output
