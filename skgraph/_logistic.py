@@ -29,16 +29,17 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
-from skgraph._base import GraphClassifierMixin, restore_on_error
+from skgraph._base import _BaseGraphClassifier
 from skgraph._callbacks import chain_hooks
-from skgraph._dask import is_dask_collection
+from skgraph._dask import dask_objective, is_dask_collection
 from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective, minimize
+from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
 
 
-class LogisticRegressionGraph(GraphClassifierMixin):
+class LogisticRegressionGraph(_BaseGraphClassifier):
     """Logistic regression (L2, L1 or elastic net) whose model is a computation graph.
 
     A drop-in for :class:`sklearn.linear_model.LogisticRegression`: same
@@ -244,11 +245,11 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
-    def _penalty_coefficient(self):
+    def _penalty_strength(self):
         C, l1_ratio = self._effective_penalty()
         return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
 
-    def _l1_coefficient(self):
+    def _l1_strength(self):
         C, l1_ratio = self._effective_penalty()
         return l1_ratio / C
 
@@ -316,7 +317,7 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 stacklevel=3,
             )
         if self.solver not in NONSMOOTH_SOLVERS:
-            if self._l1_coefficient() > 0:
+            if self._l1_strength() > 0:
                 raise ValueError(
                     f"solver={self.solver!r} cannot minimise an L1 penalty "
                     f"(l1_ratio={self._effective_penalty()[1]!r} > 0); use "
@@ -330,7 +331,6 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @restore_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the training data.
 
@@ -350,30 +350,53 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self : LogisticRegressionGraph
             The fitted estimator.
         """
+        return self._fit(X, y, sample_weight)
+
+    # -- the hooks of the fit pipeline ---------------------------------------------
+    # A warm start only starts a new fit from the fitted coefficients.
+    _warm_start_continues = False
+
+    def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
-        start = self._warm_start_parameters()
-        if is_dask_collection(X):
-            model_dtype = np.float64
-            if getattr(X, "dtype", None) == np.float32:  # solved in float64 too
-                model_dtype, X = np.float32, X.astype(np.float64)
-            network, objective, problem = self._distributed_problem(
-                X, y, sample_weight, self._linear_graph
-            )
-            X_seen = problem.X
-            step_data = (problem.X, problem.weights, objective.l2_strength)
-            l1_strength = self._l1_coefficient() / problem.total
-        else:
-            network, feed, model_dtype = self._graph_and_feed(X, y, sample_weight)
-            objective = GraphObjective(network.graph, network.smooth_objective, feed)
-            X_seen = feed[network.X]
-            step_data = (X_seen, feed[network.sample_weight], feed[network.l2_strength])
-            l1_strength = feed.get(network.l1_strength, 0.0)
-        if start is not None:
-            _set_parameters(network, *start, fit_intercept=self.fit_intercept)
-        callbacks = self._fit_callbacks(
-            network, X_seen, y, sample_weight, self.max_iter
+
+    def _solver_dtype(self, dtype, continues):
+        # Float32 data are solved in float64, as scikit-learn's lbfgs does
+        # (see _recast); only what the objective holds outlives validation.
+        return np.float64
+
+    def _build_network(self, n_features, n_outputs, dtype):
+        return linear_graph(
+            n_features,
+            n_outputs,
+            fit_intercept=self.fit_intercept,
+            output=self._output_link(),
+            dtype=dtype,
+            l1=self._l1_strength() > 0,
         )
-        callbacks.start(network.graph.theta)
+
+    def _warm_start_mismatch(self, previous, network):
+        coef = previous.weights[0].shape[::-1]
+        return (
+            f"warm_start=True: coef_ has shape {coef}, but this data needs "
+            f"{network.weights[0].shape[::-1]} (n_classes or 1, n_features). "
+            "Fit with warm_start=False."
+        )
+
+    def _objective(self, network, data):
+        """The full-batch objective (smooth part) and the data of ``_initial_step``."""
+        if data.distributed:
+            objective = dask_objective(network, data, self._penalty_strength())
+            weights = normalized(data.weights, data.total, data.X.dtype)
+            return objective, (data.X, weights, objective.l2_strength)
+        feed = self._training_feed(
+            network, data.X, data.targets.Y, data.weights, data.total
+        )
+        objective = GraphObjective(network.graph, network.smooth_objective, feed)
+        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
+        return objective, step_data
+
+    def _solve(self, network, data, callback, *, continues, incremental, random_state):
+        objective, step_data = self._objective(network, data)
         W = network.weights[0]
         result = minimize(
             objective,
@@ -385,9 +408,9 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             initial_step=self._initial_step(network, *step_data),
             verbose=self.verbose,
             callback=chain_hooks(
-                callbacks.hook(), _stop_if_diverged if self._fixed_step else None
+                callback, _stop_if_diverged if self._fixed_step else None
             ),
-            l1=l1_strength,
+            l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
         )
@@ -397,9 +420,12 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 f"{result.n_iter} steps of learning_rate={self.learning_rate!r}. "
                 "Use a smaller learning_rate, or learning_rate='auto'."
             )
+        return result
+
+    def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
-        if network.graph.dtype != model_dtype:
-            network = self._recast(network, model_dtype)
+        if network.graph.dtype != data.model_dtype:
+            network = self._recast(network, data.model_dtype)
         self._network = network
         self.__dict__.pop("_sparse_coef", None)  # a new coef_, dense
         self.graph_ = network.graph
@@ -410,33 +436,6 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             "For example with sklearn.preprocessing.StandardScaler."
             + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
         )
-        callbacks.close()
-        return self
-
-    def _graph_and_feed(self, X, y, sample_weight):
-        """Validate and encode the data; build the graph and its training feed.
-
-        Returns the network, its feed and the dtype of ``X`` as given, which
-        the fitted model keeps. The graph solved is float64 whatever that
-        dtype (see :meth:`_recast`). Only what the feed holds outlives this
-        call (labels' codes and unit sample weights do not), so the solver
-        runs in as little memory as the data, the targets and the graph's
-        buffers need.
-        """
-        unweighted = sample_weight is None and self.class_weight is None
-        X, y, sample_weight = self._validate_training_data(X, y, sample_weight)
-        model_dtype = X.dtype
-        X = X.astype(np.float64, copy=False)
-        sample_weight = sample_weight.astype(np.float64, copy=False)
-        self._fit_classes(y)
-        targets = self._encode_targets(y, X.dtype)
-        weights = (
-            None if unweighted else self._effective_weights(targets, sample_weight)
-        )
-        network = self._linear_graph(
-            X.shape[1], targets.Y.shape[1], targets.output, X.dtype
-        )
-        return network, self._training_feed(network, X, targets, weights), model_dtype
 
     def _recast(self, network, dtype):
         """A copy of the fitted ``network`` whose parameters are of ``dtype``.
@@ -449,32 +448,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         float32 gradient would be accurate enough; the loss values are not.
         """
         W = network.weights[0]
-        recast = self._linear_graph(W.shape[0], W.shape[1], network.output, dtype)
+        recast = self._build_network(W.shape[0], W.shape[1], dtype)
         recast.graph.set_flat(network.graph.theta)
         return recast
-
-    def _linear_graph(self, n_features, n_outputs, output, dtype):
-        return linear_graph(
-            n_features,
-            n_outputs,
-            fit_intercept=self.fit_intercept,
-            output=output,
-            dtype=dtype,
-            l1=self._l1_coefficient() > 0,
-        )
-
-    _step_parameter = "learning_rate"
 
     @property
     def _fixed_step(self):
         return self.solver == "gd" and self.learning_rate != "auto"
-
-    def _warm_start_parameters(self):
-        """``(coef, intercept)`` to start from, or ``None`` to start at zero."""
-        if not (self.warm_start and hasattr(self, "graph_")):
-            return None
-        coef = self._fitted_network().weights[0].value.T  # dense, even if sparsified
-        return coef.copy(), self.intercept_.copy()
 
     def _initial_step(self, network, X, w, l2_strength):
         """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
@@ -590,19 +570,6 @@ def _sparse_interface(matrix):
     if get_config().get("sparse_interface") == "sparray":
         return sp.csr_array(matrix)
     return sp.csr_matrix(matrix)
-
-
-def _set_parameters(network, coef, intercept, *, fit_intercept):
-    """Write ``coef`` (n_outputs, n_features) and ``intercept`` into ``network``."""
-    W = network.weights[0].value
-    if coef.shape != W.T.shape:
-        raise ValueError(
-            f"warm_start=True: coef_ has shape {coef.shape}, but this data needs "
-            f"{W.T.shape} (n_classes or 1, n_features). Fit with warm_start=False."
-        )
-    W[...] = coef.T
-    if fit_intercept:
-        network.biases[0].value[...] = intercept
 
 
 def _stop_if_diverged(iteration, theta, loss):
