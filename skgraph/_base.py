@@ -32,7 +32,6 @@ from sklearn.utils.validation import (
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
 from skgraph._dask import dask_training_data, is_dask_collection
 from skgraph._dask import predict_blockwise as _predict_blockwise
-from skgraph._optimize import warn_if_not_converged
 from skgraph._training_data import TrainingData, _Targets
 from skgraph._weights import (
     class_totals,
@@ -133,12 +132,13 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
     - ``_penalty_strength()``: the L2 strength before it is divided by
       ``S``.
 
-    ``_sample_weights``, ``_check_fit_parameters``, ``_solver_dtype`` and
+    ``_loss_weights``, ``_check_fit_parameters``, ``_solver_dtype`` and
     ``_warm_start_mismatch`` have defaults.
     """
 
     _supports_multi_output = False
     _fit_mutable_state = ()
+    # The name of the step of solver="gd", for the solvers' messages.
     _step_parameter = "learning_rate"
     # Whether warm_start continues the fitted network (same features and
     # targets, as an MLP) or only starts a new fit from its values (as a
@@ -211,11 +211,13 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         X = X.astype(dtype, copy=False)
         self._fit_targets(y, continues, incremental, classes)
         targets = self._encode_targets(y, self._target_dtype(dtype))
-        weights = self._sample_weights(targets, sample_weight)
-        total = weight_total(weights)
+        loss_weights = self._loss_weights(targets, sample_weight)
+        total = weight_total(loss_weights)
         if unweighted:  # all ones: the objectives need no array for that
-            weights = sample_weight = None
-        return TrainingData(X, y, targets, weights, sample_weight, total, model_dtype)
+            loss_weights = sample_weight = None
+        return TrainingData(
+            X, y, targets, loss_weights, sample_weight, total, model_dtype
+        )
 
     def _distributed_data(self, X, y, sample_weight):
         """Validate and encode Dask data, on the cluster: a :class:`TrainingData`."""
@@ -248,8 +250,8 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
     def _class_weight(self):
         return getattr(self, "class_weight", None)
 
-    def _sample_weights(self, targets, sample_weight):
-        """``s_i``: the weight of each sample in the loss."""
+    def _loss_weights(self, targets, sample_weight):
+        """``s_i``: the weight of each sample's loss term (its sample weight)."""
         return sample_weight
 
     def _fit_network(self, data, previous, random_state):
@@ -329,18 +331,19 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         )
 
     # -- the objective at the fitted parameters -----------------------------------
-    def _training_feed(self, network, X, Y, weights, total):
+    def _training_feed(self, network, X, Y, loss_weights, total):
         """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
 
-        ``weights=None`` means that every sample weighs one (``total`` is
-        then the number of samples): the loss nodes take the plain mean,
-        with no weight vector to make or read.
+        ``loss_weights`` are the ``s_i``; ``None`` means that every sample
+        weighs one (``total`` is then the number of samples): the loss nodes
+        take the plain mean, with no weight vector to make or read.
         """
-        weights = None if weights is None else normalized(weights, total, X.dtype)
+        if loss_weights is not None:
+            loss_weights = normalized(loss_weights, total, X.dtype)
         return network.feed(
             X,
             Y,
-            weights,
+            loss_weights,
             self._penalty_strength() / total,
             self._l1_strength() / total,
         )
@@ -363,25 +366,10 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
             X, y, sample_weight, reset=False
         )
         targets = self._encode_targets(y, X.dtype)
-        weights = self._sample_weights(targets, sample_weight)
-        total = weight_total(weights)
-        feed = self._training_feed(self._network, X, targets.Y, weights, total)
+        loss_weights = self._loss_weights(targets, sample_weight)
+        total = weight_total(loss_weights)
+        feed = self._training_feed(self._network, X, targets.Y, loss_weights, total)
         return self.graph_, self._network.smooth_objective, feed
-
-    def _warn_if_not_converged(self, result, advice):
-        """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
-
-        A fixed-step ``"gd"`` whose loss went up at some iteration is told
-        that its step (``_step_parameter``) is too large.
-        """
-        if self.solver == "gd" and result.loss_increased:
-            step = self._step_parameter
-            advice = (
-                f"The loss increased during the fit: {step}="
-                f"{getattr(self, step)!r} is too large a step for this data; "
-                f"use a smaller {step}.\n{advice}"
-            )
-        warn_if_not_converged(self.solver, result, self.max_iter, advice)
 
 
 class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):
@@ -470,7 +458,7 @@ class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):
         Y = encode_codes(codes, n_classes, dtype)
         return _Targets(Y, codes, output_link(n_classes))
 
-    def _sample_weights(self, targets, sample_weight):
+    def _loss_weights(self, targets, sample_weight):
         """``s_i = sample_weight_i * class_weight[y_i]`` (as scikit-learn 1.9)."""
         class_weight = self._class_weight()
         if class_weight is None:

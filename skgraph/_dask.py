@@ -282,7 +282,7 @@ def dask_training_data(estimator, X, y, sample_weight=None):
     Returns
     -------
     TrainingData
-        With Dask arrays, ``weights`` = ``s_i`` (never ``None``).
+        With Dask arrays, ``loss_weights`` = ``s_i`` (never ``None``).
     """
     import dask
     import dask.array as da
@@ -301,14 +301,14 @@ def dask_training_data(estimator, X, y, sample_weight=None):
     sample_weight = given_weight
     if sample_weight is None:
         sample_weight = da.ones(X.shape[0], chunks=(rows,), dtype=X.dtype)
-    weights = sample_weight
+    loss_weights = sample_weight
     class_weight = estimator._class_weight()
     if class_weight is not None:
         totals = None
         if isinstance(class_weight, str):  # "balanced": each class's total
             totals = da.bincount(codes, weights=sample_weight, minlength=n_classes)
         per_class = per_class_weights(class_weight, classes, dask.compute(totals)[0])
-        weights = da.map_blocks(
+        loss_weights = da.map_blocks(
             weighted_by_class, sample_weight, codes, per_class, dtype=X.dtype
         )
     Y = codes.map_blocks(
@@ -320,9 +320,9 @@ def dask_training_data(estimator, X, y, sample_weight=None):
         chunks=(rows, (1 if n_classes == 2 else n_classes,)),
     )
     targets = _Targets(Y, None, output_link(n_classes))
-    total = weight_total(weights)
+    total = weight_total(loss_weights)
     return TrainingData(
-        X, y, targets, weights, given_weight, total, X.dtype, distributed=True
+        X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
     )
 
 
@@ -331,9 +331,9 @@ def dask_objective(network, data, l2_strength):
 
     ``l2_strength`` is the penalty's strength before it is divided by ``S``.
     """
-    weights = normalized(data.weights, data.total, data.X.dtype)
+    loss_weights = normalized(data.loss_weights, data.total, data.X.dtype)
     return DaskObjective(
-        network, data.X, data.targets.Y, weights, l2_strength / data.total
+        network, data.X, data.targets.Y, loss_weights, l2_strength / data.total
     )
 
 

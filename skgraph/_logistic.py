@@ -30,9 +30,9 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
-from skgraph._callbacks import chain_hooks
-from skgraph._dask import dask_objective, is_dask_collection
-from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective, minimize
+from skgraph._dask import dask_objective
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
+from skgraph._solvers import FullBatchSolver
 from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
@@ -260,6 +260,12 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         :class:`sklearn.linear_model.LogisticRegression`'s ``fit``; then the
         solvers that cannot handle the penalty or ``positive`` are refused.
         """
+        penalty = self._deprecated_penalty()
+        self._warn_about_penalty(penalty)
+        self._check_solver_handles_penalty()
+
+    def _deprecated_penalty(self):
+        """The penalty ``penalty`` or ``l1_ratio`` names, warning as scikit-learn."""
         if self.penalty == "deprecated":
             if self.l1_ratio is None:
                 warnings.warn(
@@ -289,6 +295,10 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
                 FutureWarning,
                 stacklevel=3,
             )
+        return penalty
+
+    def _warn_about_penalty(self, penalty):
+        """scikit-learn's warnings (and error) about ``l1_ratio`` and ``C``."""
         if penalty != "elasticnet" and (
             self.l1_ratio is not None and 0 < self.l1_ratio < 1
         ):
@@ -316,6 +326,9 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
                 UserWarning,
                 stacklevel=3,
             )
+
+    def _check_solver_handles_penalty(self):
+        """Refuse a solver that cannot minimise the L1 term or keep signs."""
         if self.solver not in NONSMOOTH_SOLVERS:
             if self._l1_strength() > 0:
                 raise ValueError(
@@ -386,41 +399,34 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         """The full-batch objective (smooth part) and the data of ``_initial_step``."""
         if data.distributed:
             objective = dask_objective(network, data, self._penalty_strength())
-            weights = normalized(data.weights, data.total, data.X.dtype)
-            return objective, (data.X, weights, objective.l2_strength)
+            weights = normalized(data.loss_weights, data.total, data.X.dtype)
+            return objective, (data, weights, objective.l2_strength)
         feed = self._training_feed(
-            network, data.X, data.targets.Y, data.weights, data.total
+            network, data.X, data.targets.Y, data.loss_weights, data.total
         )
         objective = GraphObjective(network.graph, network.smooth_objective, feed)
-        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
+        step_data = (data, feed[network.sample_weight], feed[network.l2_strength])
         return objective, step_data
 
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
         objective, step_data = self._objective(network, data)
         W = network.weights[0]
-        result = minimize(
-            objective,
-            network.graph.theta,
+        solver = FullBatchSolver(
             self.solver,
+            advice="For example with sklearn.preprocessing.StandardScaler."
+            + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
+            stop_on_divergence=self._fixed_step,
+            finite_loss=True,
             tol=self.tol,
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             initial_step=self._initial_step(network, *step_data),
             verbose=self.verbose,
-            callback=chain_hooks(
-                callback, _stop_if_diverged if self._fixed_step else None
-            ),
             l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
         )
-        if not np.isfinite(result.loss):
-            raise ValueError(
-                f"solver='gd' diverged: the loss became {result.loss} after "
-                f"{result.n_iter} steps of learning_rate={self.learning_rate!r}. "
-                "Use a smaller learning_rate, or learning_rate='auto'."
-            )
-        return result
+        return solver.solve(objective, network.graph.theta, callback)
 
     def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
@@ -431,11 +437,6 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         self.graph_ = network.graph
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_curve_ = result.loss_curve
-        self._warn_if_not_converged(
-            result,
-            "For example with sklearn.preprocessing.StandardScaler."
-            + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
-        )
 
     def _recast(self, network, dtype):
         """A copy of the fitted ``network`` whose parameters are of ``dtype``.
@@ -456,7 +457,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _fixed_step(self):
         return self.solver == "gd" and self.learning_rate != "auto"
 
-    def _initial_step(self, network, X, w, l2_strength):
+    def _initial_step(self, network, data, w, l2_strength):
         """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
 
         ``L`` bounds the Lipschitz constant of the objective's gradient: the
@@ -470,7 +471,8 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return 1.0
         # |w|: negative sample weights make some terms concave; the bound
         # takes every term's curvature at its largest.
-        if is_dask_collection(X):  # the same sum, on the cluster
+        X = data.X
+        if data.distributed:  # the same sum, on the cluster
             mean = (abs(w) * (X**2).sum(axis=1)).sum().compute()
         else:
             squared_norms = row_norms(X, squared=True)
@@ -570,8 +572,3 @@ def _sparse_interface(matrix):
     if get_config().get("sparse_interface") == "sparray":
         return sp.csr_array(matrix)
     return sp.csr_matrix(matrix)
-
-
-def _stop_if_diverged(iteration, theta, loss):
-    """Solver callback: stop a fixed-step gradient descent whose loss blew up."""
-    return not np.isfinite(loss)

@@ -21,14 +21,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skgraph._base import _BaseGraphClassifier, _BaseGraphEstimator
 from skgraph._dask import dask_objective
-from skgraph._optimize import minimize
+from skgraph._solvers import FullBatchSolver, MiniBatchSolver
 from skgraph._stochastic import (
     SGD,
     Adam,
     FullBatchObjective,
     MiniBatchObjective,
     TrainingState,
-    run_epochs,
 )
 from skgraph.networks import mlp_graph
 
@@ -183,7 +182,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
                 network,
                 data.X,
                 data.targets.Y,
-                data.weights,
+                data.loss_weights,
                 self.alpha,
                 block_size=max(1, _BLOCK_ELEMENTS // widest),
             )
@@ -214,18 +213,17 @@ class _BaseMLPGraph(_BaseGraphEstimator):
     # -- the solvers ----------------------------------------------------------------
     def _fit_full_batch(self, network, objective, n_samples, callback):
         graph = network.graph
-        result = minimize(
-            objective,
-            graph.theta,
+        solver = FullBatchSolver(
             self.solver,
+            step_name=self._step_parameter,
             tol=self.tol,
             max_iter=self.max_iter,
             max_fun=self.max_fun,
             learning_rate=self.learning_rate_init,
             options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
             verbose=self.verbose,
-            callback=callback,
         )
+        result = solver.solve(objective, graph.theta, callback)
         graph.set_flat(result.theta)
         self.n_iter_ = result.n_iter
         self.loss_ = result.loss
@@ -235,7 +233,6 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         if state.best_loss is None or state.validation_scores is not None:
             state.best_loss = np.inf  # a full-batch fit after early stopping
         state.best_loss = min([state.best_loss, *result.loss_curve])
-        self._warn_if_not_converged(result, "")
 
     def _new_optimizer(self, graph):
         n, dtype = graph.n_parameters, graph.dtype
@@ -275,25 +272,24 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             n_samples = len(order)
         batch_size = self._batch_size(n_samples)
         objective = MiniBatchObjective(
-            network, data.X, data.targets.Y, data.weights, self.alpha, batch_size
+            network, data.X, data.targets.Y, data.loss_weights, self.alpha, batch_size
         )
-        self.n_iter_, self.loss_ = run_epochs(
-            objective,
+        solver = MiniBatchSolver(
             optimizer,
-            network.graph.theta,
-            self._state,
-            order=order,
             batch_size=batch_size,
             max_iter=self.max_iter,
             shuffle=self.shuffle,
             random_state=random_state,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
+            state=self._state,
+            order=order,
             validation=validation,
             incremental=incremental,
             verbose=self.verbose,
-            callback=callback,
         )
+        result = solver.solve(objective, network.graph.theta, callback)
+        self.n_iter_, self.loss_ = result.n_iter, result.loss
         self.t_ = self._state.n_seen
 
     def _stratify(self, targets):

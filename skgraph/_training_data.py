@@ -43,9 +43,10 @@ class TrainingData:
     y : array-like
         The validated targets, as given (for the callbacks).
     targets : _Targets
-    weights : array of shape (n_samples,) or None
-        ``s_i``, sample weight times class weight, not normalised; ``None``
-        when every sample weighs one.
+    loss_weights : array of shape (n_samples,) or None
+        ``s_i``, the weight of sample ``i``'s loss term: its sample weight
+        times its class weight, not normalised; ``None`` when every sample
+        weighs one. (``Network.weights`` are the layers' weight matrices.)
     sample_weight : ndarray of shape (n_samples,) or None
         The validated sample weights; ``None`` when unweighted.
     total : float
@@ -59,7 +60,7 @@ class TrainingData:
     X: object
     y: object
     targets: _Targets
-    weights: object
+    loss_weights: object
     sample_weight: object
     total: float
     model_dtype: object
