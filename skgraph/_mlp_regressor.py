@@ -8,7 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from skgraph._base import GraphRegressorMixin
+from skgraph._base import _BaseGraphRegressor
 from skgraph._mlp import MLPClassifierGraph, _BaseMLPGraph, _is_stochastic
 
 __all__ = ["MLPRegressorGraph"]
@@ -17,7 +17,7 @@ __all__ = ["MLPRegressorGraph"]
 _OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
 
 
-class MLPRegressorGraph(_BaseMLPGraph, GraphRegressorMixin):
+class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
     """Multi-layer perceptron regressor whose model is a computation graph.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
@@ -256,6 +256,27 @@ class MLPRegressorGraph(_BaseMLPGraph, GraphRegressorMixin):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (float32 stays float32); a Dask array with the
+            full-batch solvers.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (non-negative for ``loss="poisson"``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -273,27 +294,12 @@ class MLPRegressorGraph(_BaseMLPGraph, GraphRegressorMixin):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _output(self):
+    def _output_link(self):
         return _OUTPUTS[self.loss]
 
-    def _training_targets(self, y, first_pass, incremental, classes):
-        """``y`` as the loss's (n_samples, n_outputs) targets, in float64."""
-        return self._encode_targets(y, np.float64)  # each step casts its rows
-
-    def _stratify(self, targets):
-        return None  # as scikit-learn's regressor: a plain random split
-
-    def _validation_score(self, X_val, targets, val, w_val):
-        """The R² of the held-out rows ``val``, a callable."""
-        Y_val = targets.Y[val]
-        network = self._network
-        node = network.prediction
-        program = self.graph_.program((node,))
-
-        def r2():
-            prediction = program.forward({network.X: X_val}).values[node.index]
-            if not np.isfinite(prediction).all():
-                return np.nan
-            return float(r2_score(Y_val, prediction, sample_weight=w_val))
-
-        return r2
+    def _validation_score(self, Z, Y, codes, sample_weight):
+        """R² of the predictions from the raw outputs ``Z`` on held-out rows."""
+        prediction = np.exp(Z) if self._output_link() == "exp" else Z
+        if not np.isfinite(prediction).all():
+            return np.nan
+        return float(r2_score(Y, prediction, sample_weight=sample_weight))

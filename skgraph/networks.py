@@ -86,6 +86,23 @@ class Network:
         if self.prediction is None:
             self.prediction = self.logits
 
+    def feed(self, X, y, sample_weight, l2_strength, l1_strength=0.0):
+        """The inputs of a training pass, keyed by this network's nodes.
+
+        ``sample_weight`` is the normalised ``s_i / S`` (``None``: the plain
+        mean); the strengths are already divided by ``S``. ``l1_strength``
+        is fed only to a network with an L1 penalty.
+        """
+        feed = {
+            self.X: X,
+            self.y: y,
+            self.sample_weight: sample_weight,
+            self.l2_strength: l2_strength,
+        }
+        if self.l1_strength is not None:
+            feed[self.l1_strength] = l1_strength
+        return feed
+
 
 _LOSSES = {
     "logistic": ops.SigmoidCrossEntropy,

@@ -22,6 +22,7 @@ from test_mlp import (
 )
 
 from skgraph import MLPRegressorGraph, check_gradients
+from skgraph._stochastic import FullBatchObjective
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 SOLVERS = ["lbfgs", "cg", "gd", "sgd", "adam"]
@@ -76,7 +77,10 @@ def sklearn_backprop(est, X, y, sample_weight):
 def objective_at_weights(est, X, y, sample_weight):
     """Our reported loss and gradient at est's weights, as the solvers see them."""
     targets = est._encode_targets(y, np.float64)
-    return est._full_batch_objective(X, targets, sample_weight)(est.graph_.theta)
+    objective = FullBatchObjective(
+        est._network, X, targets.Y, sample_weight, est.alpha, block_size=50
+    )
+    return objective(est.graph_.theta.copy())
 
 
 # -- the objective ------------------------------------------------------------------
