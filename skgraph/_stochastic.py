@@ -430,7 +430,7 @@ def run_epochs(
     theta,
     state,
     *,
-    order,
+    order=None,
     batch_size,
     max_iter,
     shuffle,
