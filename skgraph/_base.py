@@ -171,7 +171,10 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
             )
         # One stream for the initial values and the solver (shuffling, splits).
         random_state = check_random_state(getattr(self, "random_state", None))
-        network = self._fit_network(data, previous, random_state)
+        if continues and self._continues_network(previous):
+            network = previous  # trained on in place, as scikit-learn's MLP
+        else:
+            network = self._fit_network(data, previous, random_state)
         max_iter = 1 if incremental else self.max_iter
         callbacks = self._fit_callbacks(
             network, data.X, data.y, data.sample_weight, max_iter
@@ -275,6 +278,10 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         for new, old in zip(network.biases, previous.biases, strict=False):
             new.value = old.value
         return network
+
+    def _continues_network(self, previous):
+        """Whether a continued fit trains ``previous`` itself (no new graph)."""
+        return False
 
     def _initialize_parameters(self, network, random_state):
         """Fresh initial parameters (default: the builder's zeros)."""

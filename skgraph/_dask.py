@@ -19,16 +19,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import is_regressor
 
+from skgraph import _weights
 from skgraph._optimize import GraphObjective
 from skgraph._training_data import TrainingData, _Targets
-from skgraph._weights import (
-    encode_codes,
-    normalized,
-    output_link,
-    per_class_weights,
-    weight_total,
-    weighted_by_class,
-)
 
 __all__ = ["is_dask_collection", "DaskObjective"]
 
@@ -313,20 +306,22 @@ def dask_training_data(estimator, X, y, sample_weight=None):
         totals = None
         if isinstance(class_weight, str):  # "balanced": each class's total
             totals = da.bincount(codes, weights=sample_weight, minlength=n_classes)
-        per_class = per_class_weights(class_weight, classes, dask.compute(totals)[0])
+        per_class = _weights.per_class_weights(
+            class_weight, classes, dask.compute(totals)[0]
+        )
         loss_weights = da.map_blocks(
-            weighted_by_class, sample_weight, codes, per_class, dtype=X.dtype
+            _weights.weighted_by_class, sample_weight, codes, per_class, dtype=X.dtype
         )
     Y = codes.map_blocks(
-        encode_codes,
+        _weights.encode_codes,
         n_classes,
         X.dtype,
         dtype=X.dtype,
         new_axis=1,
         chunks=(rows, (1 if n_classes == 2 else n_classes,)),
     )
-    targets = _Targets(Y, None, output_link(n_classes))
-    total = weight_total(loss_weights)
+    targets = _Targets(Y, None, _weights.output_link(n_classes))
+    total = _weights.weight_total(loss_weights)
     return TrainingData(
         X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
     )
@@ -370,7 +365,7 @@ def dask_objective(network, data, l2_strength):
 
     ``l2_strength`` is the penalty's strength before it is divided by ``S``.
     """
-    loss_weights = normalized(data.loss_weights, data.total, data.X.dtype)
+    loss_weights = _weights.normalized(data.loss_weights, data.total, data.X.dtype)
     return DaskObjective(
         network, data.X, data.targets.Y, loss_weights, l2_strength / data.total
     )

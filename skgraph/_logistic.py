@@ -30,7 +30,7 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
-from skgraph._dask import dask_objective
+from skgraph._dask import dask_objective, is_dask_collection
 from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
 from skgraph._solvers import FullBatchSolver
 from skgraph._weights import normalized
@@ -400,12 +400,12 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         if data.distributed:
             objective = dask_objective(network, data, self._penalty_strength())
             weights = normalized(data.loss_weights, data.total, data.X.dtype)
-            return objective, (data, weights, objective.l2_strength)
+            return objective, (data.X, weights, objective.l2_strength)
         feed = self._training_feed(
             network, data.X, data.targets.Y, data.loss_weights, data.total
         )
         objective = GraphObjective(network.graph, network.smooth_objective, feed)
-        step_data = (data, feed[network.sample_weight], feed[network.l2_strength])
+        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
         return objective, step_data
 
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
@@ -457,7 +457,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _fixed_step(self):
         return self.solver == "gd" and self.learning_rate != "auto"
 
-    def _initial_step(self, network, data, w, l2_strength):
+    def _initial_step(self, network, X, w, l2_strength):
         """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
 
         ``L`` bounds the Lipschitz constant of the objective's gradient: the
@@ -471,8 +471,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return 1.0
         # |w|: negative sample weights make some terms concave; the bound
         # takes every term's curvature at its largest.
-        X = data.X
-        if data.distributed:  # the same sum, on the cluster
+        if is_dask_collection(X):  # the same sum, on the cluster
             mean = (abs(w) * (X**2).sum(axis=1)).sum().compute()
         else:
             squared_norms = row_norms(X, squared=True)

@@ -153,6 +153,13 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
             b.value = random_state.uniform(-bound, bound, fan_out)
 
+    def _continues_network(self, previous):
+        # The same layers and activation: partial_fit builds no new graph.
+        return (
+            tuple(self._hidden_sizes()) == self._hidden
+            and self.activation == self._activation
+        )
+
     def _warm_start_mismatch(self, previous, network):
         hidden = tuple(self._hidden_sizes())
         if hidden != self._hidden:

@@ -434,7 +434,7 @@ def run_epochs(
     theta,
     state,
     *,
-    order,
+    order=None,
     batch_size,
     max_iter,
     shuffle,
