@@ -354,7 +354,7 @@ def dask_regression_data(estimator, X, y, sample_weight=None):
     if loss_weights is None:
         loss_weights = da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=X.dtype)
     targets = _Targets(Y.rechunk((X.chunks[0], -1)), None, output)
-    total = weight_total(loss_weights)
+    total = _weights.weight_total(loss_weights)
     return TrainingData(
         X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
     )
