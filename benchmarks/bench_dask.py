@@ -29,12 +29,8 @@ from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from skgraph import (  # noqa: E402
-    LogisticRegressionGraph,
-    MLPClassifierGraph,
-    linear_graph,
-    mlp_graph,
-)
+from skgraph import LogisticRegressionGraph, MLPClassifierGraph  # noqa: E402
+from skgraph._dask import dask_objective  # noqa: E402
 from skgraph._optimize import GraphObjective  # noqa: E402
 
 
@@ -57,15 +53,18 @@ def median_time(function, repeats):
     return statistics.median(times)
 
 
-def objective_for(fitted, X, y, build_network):
+def objective_for(fitted, X, y):
     """The full-batch objective of ``fitted``'s model on (X, y): in memory or Dask.
 
     Returns the objective and the fitted parameters to evaluate it at.
     """
     theta = fitted.graph_.get_flat().astype(float)
     if isinstance(X, da.Array):
-        _, objective, _ = fitted._distributed_problem(X, y, None, build_network)
-        return objective, theta
+        data = fitted._distributed_data(X, y, None)
+        network = fitted._build_network(
+            data.X.shape[1], data.targets.Y.shape[1], data.X.dtype
+        )
+        return dask_objective(network, data, fitted._penalty_strength()), theta
     graph, loss, feed = fitted._training_objective(X, y)
     return GraphObjective(graph, loss, feed), theta
 
@@ -80,12 +79,12 @@ def time_fit(make_estimator, X, y, repeats):
     return seconds, int(np.ravel(fit().n_iter_)[0])
 
 
-def run_case(name, make_estimator, build_network, X_dask, y_dask, repeats, evaluations):
+def run_case(name, make_estimator, X_dask, y_dask, repeats, evaluations):
     X_mem, y_mem = X_dask.compute(), y_dask.compute()
     rows = {}
     with threadpool_limits(1):
         fitted = make_estimator().fit(X_mem[:1000], y_mem[:1000])
-        objective, theta = objective_for(fitted, X_mem, y_mem, build_network)
+        objective, theta = objective_for(fitted, X_mem, y_mem)
         rows["in memory"] = (
             median_time(lambda: objective(theta), evaluations),
             *time_fit(make_estimator, X_mem, y_mem, repeats),
@@ -104,7 +103,7 @@ def run_case(name, make_estimator, build_network, X_dask, y_dask, repeats, evalu
             Client(cluster),
         ):
             X, y = X_dask.persist(), y_dask.persist()
-            objective, theta = objective_for(fitted, X, y, build_network)
+            objective, theta = objective_for(fitted, X, y)
             rows[f"{n_workers} worker{'s' * (n_workers > 1)}"] = (
                 median_time(lambda: objective(theta), evaluations),  # noqa: B023
                 *time_fit(make_estimator, X, y, repeats),
@@ -138,7 +137,6 @@ def main():
     run_case(
         f"LogisticRegressionGraph(lbfgs), {args.rows:,} x {args.features}",
         lambda: LogisticRegressionGraph(max_iter=15, tol=1e-12),
-        lambda n, k, output, dtype: linear_graph(n, k, output=output, dtype=dtype),
         X,
         y,
         args.repeats,
@@ -149,9 +147,6 @@ def main():
         f"MLPClassifierGraph(lbfgs, 32 tanh units), {n_mlp:,} x {args.features}",
         lambda: MLPClassifierGraph(
             (32,), activation="tanh", solver="lbfgs", max_iter=10, random_state=0
-        ),
-        lambda n, k, output, dtype: mlp_graph(
-            n, (32,), k, activation="tanh", output=output, dtype=dtype
         ),
         X[:n_mlp],
         y[:n_mlp],

@@ -8,6 +8,7 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 from skgraph import ops
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
+from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LogisticRegressionGraph",
     "MLPClassifierGraph",
+    "MLPRegressorGraph",
     "Graph",
     "Input",
     "Parameter",

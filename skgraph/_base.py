@@ -1,10 +1,11 @@
-"""What both classifiers share: validation, label and weight encoding, the
-training feed, and prediction from the graph's logits.
+"""The one fit of every skgraph estimator, and the classifier layer on top.
 
-The path of the data through ``fit`` is one straight line: validate -> encode
-labels and weights -> build the graph -> minimise its objective -> unpack the
-parameters. Subclasses supply the graph and the solver; prediction runs the
-forward pass of ``graph_`` up to its logits node.
+:class:`_BaseGraphEstimator` runs the pipeline of ``fit``, one straight line:
+validate -> encode targets and weights -> build the network -> initial
+parameters (fresh, or a warm start) -> solve -> store the fitted attributes.
+An estimator supplies hooks: a network builder, a target encoder, initial
+values, a solver and the attributes it stores. :class:`_BaseGraphClassifier`
+adds labels, class weights and prediction from the graph's logits.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import functools
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -24,10 +30,18 @@ from sklearn.utils.validation import (
 )
 
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
-from skgraph._dask import DaskObjective, dask_problem, is_dask_collection
+from skgraph._dask import dask_training_data, is_dask_collection
 from skgraph._dask import predict_blockwise as _predict_blockwise
-from skgraph._optimize import warn_if_not_converged
-from skgraph._weights import per_class_weights
+from skgraph._training_data import TrainingData, _Targets
+from skgraph._weights import (
+    class_totals,
+    encode_codes,
+    normalized,
+    output_link,
+    per_class_weights,
+    weight_total,
+    weighted_by_class,
+)
 
 _FLOATS = (np.float64, np.float32)
 _SPARSE_FORMATS = ("csr", "csc")
@@ -97,36 +111,187 @@ def _check_classification_targets(y):
     check_classification_targets(y)
 
 
-class _Targets:
-    """Encoded labels of a training set.
+class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
+    """Base of the skgraph estimators: one ``fit`` pipeline and its hooks.
 
-    Attributes
-    ----------
-    Y : ndarray of shape (n_samples, n_outputs)
-        What the loss node is fed: one 0/1 column for a binary problem, one
-        per label for multilabel, one-hot rows for multiclass.
-    codes : ndarray of shape (n_samples,) or None
-        Class index of each sample (``None`` for multilabel).
-    output : {"logistic", "softmax"}
-        The link (and fused loss) of the output layer.
+    ``_fit`` runs validate -> encode targets -> build the network -> initial
+    parameters (fresh, or warm start) -> solve -> store. Subclasses define:
+
+    - ``_build_network(n_features, n_outputs, dtype)``: a new
+      :class:`~skgraph.networks.Network` (parameters zero);
+    - ``_encode_targets(y, dtype)``: a :class:`_Targets` (and
+      ``_fit_targets`` to learn what encoding needs, e.g. ``classes_``);
+    - ``_initialize_parameters(network, random_state)``: fresh values
+      (default: the zeros the builder allocated);
+    - ``_solve(network, data, callback, *, continues, incremental,
+      random_state)``: train ``network`` (``callback(iteration, theta,
+      loss)`` after each iteration; ``continues``: a warm start or
+      ``partial_fit`` of the fitted network; ``incremental``: one epoch of
+      ``partial_fit``), returning what ``_store_fit`` needs;
+    - ``_store_fit(network, data, result)``: set the fitted attributes;
+    - ``_penalty_strength()``: the L2 strength before it is divided by
+      ``S``.
+
+    ``_loss_weights``, ``_check_fit_parameters``, ``_solver_dtype`` and
+    ``_warm_start_mismatch`` have defaults.
     """
 
-    def __init__(self, Y, codes, output):
-        self.Y = Y
-        self.codes = codes
-        self.output = output
-
-
-class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
-    """Base of the skgraph classifiers (not for direct use).
-
-    Subclasses set ``self._network`` (a :class:`~skgraph.networks.Network`)
-    and ``self.graph_`` in ``fit``, and define ``_penalty_coefficient`` (the
-    L2 strength before it is divided by the sum of the weights ``S``).
-    """
-
-    _supports_multilabel = False
+    _supports_multi_output = False
     _fit_mutable_state = ()
+    # The name of the step of solver="gd", for the solvers' messages.
+    _step_parameter = "learning_rate"
+    # Whether warm_start continues the fitted network (same features and
+    # targets, as an MLP) or only starts a new fit from its values (as a
+    # linear model, which takes new data as scikit-learn's do).
+    _warm_start_continues = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- the pipeline -----------------------------------------------------------------
+    @restore_on_error
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        """Fit on ``(X, y)``; ``incremental``: one epoch of ``partial_fit``."""
+        distributed = is_dask_collection(X)
+        self._check_fit_parameters(incremental, distributed)
+        previous = self._previous_network(incremental)
+        # Dask data are always validated and encoded anew.
+        continues = (
+            previous is not None
+            and not distributed
+            and (incremental or self._warm_start_continues)
+        )
+        if distributed:
+            data = self._distributed_data(X, y, sample_weight)
+        else:
+            data = self._training_data(
+                X, y, sample_weight, continues, incremental, classes
+            )
+        # One stream for the initial values and the solver (shuffling, splits).
+        random_state = check_random_state(getattr(self, "random_state", None))
+        if continues and self._continues_network(previous):
+            network = previous  # trained on in place, as scikit-learn's MLP
+        else:
+            network = self._fit_network(data, previous, random_state)
+        max_iter = 1 if incremental else self.max_iter
+        callbacks = self._fit_callbacks(
+            network, data.X, data.y, data.sample_weight, max_iter
+        )
+        callbacks.start(network.graph.theta)
+        result = self._solve(
+            network,
+            data,
+            callbacks.hook(),
+            continues=continues,
+            incremental=incremental,
+            random_state=random_state,
+        )
+        self._store_fit(network, data, result)
+        callbacks.close()
+        return self
+
+    def _check_fit_parameters(self, incremental, distributed):
+        """Refuse parameter combinations that this fit cannot honour."""
+
+    def _previous_network(self, incremental):
+        """The fitted network to start from (warm start, partial_fit), or None."""
+        if not (self.warm_start or incremental):
+            return None
+        return self.__dict__.get("_network")
+
+    def _training_data(self, X, y, sample_weight, continues, incremental, classes):
+        """Validate and encode in-memory data: a :class:`TrainingData`."""
+        unweighted = sample_weight is None and self._class_weight() is None
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=not continues
+        )
+        model_dtype = X.dtype
+        weight_dtype = self._solver_dtype(model_dtype, False)
+        sample_weight = sample_weight.astype(weight_dtype, copy=False)
+        dtype = self._solver_dtype(model_dtype, continues)
+        X = X.astype(dtype, copy=False)
+        self._fit_targets(y, continues, incremental, classes)
+        targets = self._encode_targets(y, self._target_dtype(dtype))
+        loss_weights = self._loss_weights(targets, sample_weight)
+        total = weight_total(loss_weights)
+        if unweighted:  # all ones: the objectives need no array for that
+            loss_weights = sample_weight = None
+        return TrainingData(
+            X, y, targets, loss_weights, sample_weight, total, model_dtype
+        )
+
+    def _distributed_data(self, X, y, sample_weight):
+        """Validate and encode Dask data, on the cluster: a :class:`TrainingData`."""
+        model_dtype = getattr(X, "dtype", None)
+        if model_dtype in _FLOATS:
+            X = X.astype(self._solver_dtype(model_dtype, False), copy=False)
+        data = dask_training_data(self, X, y, sample_weight)
+        if model_dtype in _FLOATS:
+            data.model_dtype = model_dtype
+        return data
+
+    def _solver_dtype(self, dtype, continues):
+        """The dtype the solver works in, for data of ``dtype``."""
+        if continues:
+            return self.graph_.dtype
+        return dtype
+
+    def _target_dtype(self, dtype):
+        """The dtype targets are encoded in (each objective casts its rows)."""
+        return dtype
+
+    def _fit_targets(self, y, continues, incremental, classes):
+        """Learn from ``y`` what encoding it needs (e.g. ``classes_``).
+
+        ``continues``: the fit continues the fitted network (warm start or
+        ``partial_fit``), whose encoding ``y`` must fit; ``classes``: what
+        ``partial_fit`` was given.
+        """
+
+    def _class_weight(self):
+        return getattr(self, "class_weight", None)
+
+    def _loss_weights(self, targets, sample_weight):
+        """``s_i``: the weight of each sample's loss term (its sample weight)."""
+        return sample_weight
+
+    def _fit_network(self, data, previous, random_state):
+        """The network to train, with its initial parameters.
+
+        Fresh values from ``_initialize_parameters``, or a warm start: the
+        parameters of ``previous``, layer by layer (a bias that ``previous``
+        lacks stays zero; one it had that the new network lacks is dropped).
+        """
+        network = self._build_network(
+            data.X.shape[1], data.targets.Y.shape[1], data.X.dtype
+        )
+        if previous is None:
+            self._initialize_parameters(network, random_state)
+            return network
+        shapes = [W.shape for W in network.weights]
+        if [W.shape for W in previous.weights] != shapes:
+            raise ValueError(self._warm_start_mismatch(previous, network))
+        for new, old in zip(network.weights, previous.weights, strict=True):
+            new.value = old.value
+        for new, old in zip(network.biases, previous.biases, strict=False):
+            new.value = old.value
+        return network
+
+    def _continues_network(self, previous):
+        """Whether a continued fit trains ``previous`` itself (no new graph)."""
+        return False
+
+    def _initialize_parameters(self, network, random_state):
+        """Fresh initial parameters (default: the builder's zeros)."""
+
+    def _warm_start_mismatch(self, previous, network):
+        """The error message when the fitted network cannot start this fit."""
+        return (
+            "warm_start=True: the fitted network does not match this data. "
+            "Set warm_start=False."
+        )
 
     def _fit_callbacks(self, network, X, y, sample_weight, max_iter):
         """scikit-learn's callbacks for this fit: one task per iteration or epoch.
@@ -144,13 +309,7 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             snapshot=lambda theta: network_snapshot(network, theta),
         )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.classifier_tags.multi_label = self._supports_multilabel
-        return tags
-
-    # -- validation and encoding ---------------------------------------------------
+    # -- validation -----------------------------------------------------------------
     def _validate_training_data(self, X, y, sample_weight, *, reset=True):
         """Checked ``X`` (float64/float32, CSR/CSC), ``y`` and ``sample_weight``."""
         X, y = validate_data(
@@ -159,15 +318,18 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             y,
             accept_sparse=_SPARSE_FORMATS,
             dtype=_FLOATS,
-            multi_output=self._supports_multilabel,
+            multi_output=self._supports_multi_output,
             reset=reset,
         )
-        _check_classification_targets(y)
+        self._check_targets(y)
         if sample_weight is None:  # what _check_sample_weight makes, less its cost
             return X, y, np.ones(X.shape[0], dtype=X.dtype)
         # Negative weights are accepted, as scikit-learn's estimators do.
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         return X, y, sample_weight
+
+    def _check_targets(self, y):
+        """Raise if ``y`` is not a target this estimator can learn."""
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -175,86 +337,27 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             self, X, accept_sparse=_SPARSE_FORMATS, dtype=_FLOATS, reset=False
         )
 
-    def _fit_classes(self, y, classes=None):
-        """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
-        if self._supports_multilabel and type_of_target(y) == "multilabel-indicator":
-            self._label_binarizer = LabelBinarizer().fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            return
-        self._label_binarizer = None
-        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y contains 1 class ({self.classes_[0]!r}); a classifier needs "
-                "samples of at least 2 classes."
-            )
-
-    @property
-    def _is_multilabel(self):
-        return getattr(self, "_label_binarizer", None) is not None
-
-    def _encode_targets(self, y, dtype):
-        """The targets of ``y`` in terms of the fitted ``classes_``."""
-        if self._is_multilabel:
-            Y = np.asarray(self._label_binarizer.transform(y), dtype=dtype)
-            return _Targets(Y, None, "logistic")
-        n_classes = len(self.classes_)
-        codes = np.searchsorted(self.classes_, y)
-        np.minimum(codes, n_classes - 1, out=codes)
-        unseen = self.classes_[codes] != y
-        if unseen.any():
-            raise ValueError(
-                f"y contains labels {np.unique(y[unseen]).tolist()} not in "
-                f"classes_ {self.classes_.tolist()}."
-            )
-        if n_classes == 2:
-            return _Targets(codes.astype(dtype)[:, None], codes, "logistic")
-        # Column-major, like the softmax logits of networks.mlp_graph.
-        Y = np.zeros((len(codes), n_classes), dtype=dtype, order="F")
-        Y[np.arange(len(codes)), codes] = 1.0
-        return _Targets(Y, codes, "softmax")
-
-    def _effective_weights(self, targets, sample_weight):
-        """``s_i = sample_weight_i * class_weight[y_i]`` (as scikit-learn 1.9)."""
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is None:
-            return sample_weight
-        if targets.codes is None:
-            raise ValueError("class_weight is not supported for multilabel targets.")
-        class_totals = None
-        if isinstance(class_weight, str):  # "balanced" needs each class's total
-            class_totals = np.bincount(
-                targets.codes, weights=sample_weight, minlength=len(self.classes_)
-            )
-        per_class = per_class_weights(class_weight, self.classes_, class_totals)
-        return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
-
-    def _training_feed(self, network, X, targets, weights):
+    # -- the objective at the fitted parameters -----------------------------------
+    def _training_feed(self, network, X, Y, loss_weights, total):
         """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
 
-        ``weights=None`` means that every sample weighs one: ``S`` is the
-        number of samples and the loss nodes take the plain mean, with no
-        weight vector to make or read.
+        ``loss_weights`` are the ``s_i``; ``None`` means that every sample
+        weighs one (``total`` is then the number of samples): the loss nodes
+        take the plain mean, with no weight vector to make or read.
         """
-        if weights is None:
-            total, normalized = float(X.shape[0]), None
-        else:
-            total = float(weights.sum(dtype=np.float64))
-            if not total > 0.0:
-                raise ValueError(
-                    "The sample weights (times class weights) sum to "
-                    f"{total}; they must have a positive sum."
-                )
-            normalized = weights / X.dtype.type(total)
-        feed = {
-            network.X: X,
-            network.y: targets.Y,
-            network.sample_weight: normalized,
-            network.l2_strength: self._penalty_coefficient() / total,
-        }
-        if network.l1_strength is not None:  # elastic net: l1_ratio / (C S)
-            feed[network.l1_strength] = self._l1_coefficient() / total
-        return feed
+        if loss_weights is not None:
+            loss_weights = normalized(loss_weights, total, X.dtype)
+        return network.feed(
+            X,
+            Y,
+            loss_weights,
+            self._penalty_strength() / total,
+            self._l1_strength() / total,
+        )
+
+    def _l1_strength(self):
+        """The L1 strength before it is divided by ``S`` (none by default)."""
+        return 0.0
 
     def _training_objective(self, X, y, sample_weight=None):
         """``(graph, objective node, feed)`` of the fitted model on ``(X, y)``.
@@ -270,45 +373,110 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             X, y, sample_weight, reset=False
         )
         targets = self._encode_targets(y, X.dtype)
-        weights = self._effective_weights(targets, sample_weight)
-        feed = self._training_feed(self._network, X, targets, weights)
+        loss_weights = self._loss_weights(targets, sample_weight)
+        total = weight_total(loss_weights)
+        feed = self._training_feed(self._network, X, targets.Y, loss_weights, total)
         return self.graph_, self._network.smooth_objective, feed
 
-    def _distributed_problem(self, X, y, sample_weight, build_network):
-        """``(network, objective)`` of a full-batch fit on Dask arrays.
 
-        Validation, label and weight encoding run on the cluster (see
-        :func:`skgraph._dask.dask_problem`); ``build_network(n_features,
-        n_outputs, output, dtype)`` makes the graph; the objective evaluates
-        each row chunk's loss and gradient where the chunk lives.
+class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):
+    """The classifier layer: labels, class weights, prediction from the logits.
+
+    Sets ``classes_`` in ``fit``; encodes labels as one 0/1 column (two
+    classes, sigmoid output), one-hot rows (softmax) or an indicator matrix
+    (multilabel, ``_supports_multi_output``).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = self._supports_multi_output
+        return tags
+
+    def _check_targets(self, y):
+        _check_classification_targets(y)
+
+    def _fit_targets(self, y, continues, incremental, classes):
+        if continues:
+            self._check_same_classes(y, incremental)
+            return
+        if incremental and classes is None and y.ndim == 1:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        self._fit_classes(y, classes)
+
+    def _check_same_classes(self, y, incremental):
+        """A fit that continues the network must see the classes it knows.
+
+        Multilabel: the same number of labels. Otherwise a warm start needs
+        the same set of classes; ``partial_fit`` may see some of them only.
         """
-        problem = dask_problem(self, X, y, sample_weight)
-        network = build_network(
-            problem.X.shape[1], problem.Y.shape[1], problem.output, problem.X.dtype
-        )
-        objective = DaskObjective(
-            network,
-            problem.X,
-            problem.Y,
-            problem.weights,
-            self._penalty_coefficient() / problem.total,
-        )
-        return network, objective, problem
-
-    def _warn_if_not_converged(self, result, advice):
-        """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
-
-        A fixed-step ``"gd"`` whose loss went up at some iteration is told
-        that its step (``_step_parameter``) is too large.
-        """
-        if self.solver == "gd" and result.loss_increased:
-            step = self._step_parameter
-            advice = (
-                f"The loss increased during the fit: {step}="
-                f"{getattr(self, step)!r} is too large a step for this data; "
-                f"use a smaller {step}.\n{advice}"
+        if self._is_multilabel:
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y must be an indicator matrix of {len(self.classes_)} labels, "
+                    "as in the previous call to fit."
+                )
+            return
+        labels = unique_labels(y)
+        if not incremental and set(labels) != set(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` "
+                f"has {labels}"
             )
-        warn_if_not_converged(self.solver, result, self.max_iter, advice)
+
+    def _fit_classes(self, y, classes=None):
+        """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
+        if self._supports_multi_output and type_of_target(y) == "multilabel-indicator":
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            return
+        self._label_binarizer = None
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains 1 class ({self.classes_[0]!r}); a classifier needs "
+                "samples of at least 2 classes."
+            )
+
+    @property
+    def _is_multilabel(self):
+        return getattr(self, "_label_binarizer", None) is not None
+
+    def _output_link(self):
+        """The output link the fitted classes need: sigmoid or softmax."""
+        if self._is_multilabel:
+            return "logistic"
+        return output_link(len(self.classes_))
+
+    def _encode_targets(self, y, dtype):
+        """The targets of ``y`` in terms of the fitted ``classes_``."""
+        if self._is_multilabel:
+            Y = np.asarray(self._label_binarizer.transform(y), dtype=dtype)
+            return _Targets(Y, None, "logistic")
+        n_classes = len(self.classes_)
+        codes = np.searchsorted(self.classes_, y)
+        np.minimum(codes, n_classes - 1, out=codes)
+        unseen = self.classes_[codes] != y
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unseen]).tolist()} not in "
+                f"classes_ {self.classes_.tolist()}."
+            )
+        Y = encode_codes(codes, n_classes, dtype)
+        return _Targets(Y, codes, output_link(n_classes))
+
+    def _loss_weights(self, targets, sample_weight):
+        """``s_i = sample_weight_i * class_weight[y_i]`` (as scikit-learn 1.9)."""
+        class_weight = self._class_weight()
+        if class_weight is None:
+            return sample_weight
+        if targets.codes is None:
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        totals = None
+        if isinstance(class_weight, str):  # "balanced" needs each class's total
+            totals = class_totals(targets.codes, sample_weight, len(self.classes_))
+        per_class = per_class_weights(class_weight, self.classes_, totals)
+        return weighted_by_class(sample_weight, targets.codes, per_class)
 
     # -- prediction ----------------------------------------------------------------
     def _logits(self, X):
@@ -395,3 +563,54 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         if Z.shape[1] == 1:
             return self.classes_[(Z[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(Z, axis=1)]
+
+
+class _BaseGraphRegressor(RegressorMixin, _BaseGraphEstimator):
+    """Base of the skgraph regressors (not for direct use): numeric targets,
+    one or several outputs, predictions from the network's ``prediction``
+    node. Subclasses name their output link in ``_output_link``.
+    """
+
+    _supports_multi_output = True
+
+    def _fit_targets(self, y, continues, incremental, classes):
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if continues and n_outputs != self.n_outputs_:
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, which "
+                f"has {self.n_outputs_} outputs; y has {n_outputs}. "
+                "Set warm_start=False to fit a new network."
+            )
+
+    def _target_dtype(self, dtype):
+        return np.float64  # each step casts its own rows
+
+    def _encode_targets(self, y, dtype):
+        """``y`` as the loss node's (n_samples, n_outputs) targets."""
+        Y = np.asarray(y, dtype=dtype)
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        output = self._output_link()
+        if output == "exp" and (Y < 0).any():
+            raise ValueError(
+                f"loss={self.loss!r} needs non-negative targets y; the smallest "
+                f"is {Y.min()}."
+            )
+        return _Targets(Y, None, output)
+
+    @dask_aware
+    def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per output; 1-D where the model has one output.
+        """
+        X = self._validate_X(X)
+        node = self._network.prediction
+        Y = self.graph_.forward(node, {self._network.X: X}).value(node)
+        return Y[:, 0] if Y.shape[1] == 1 else Y

@@ -17,9 +17,11 @@ lazily.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import is_regressor
 
+from skgraph import _weights
 from skgraph._optimize import GraphObjective
-from skgraph._weights import per_class_weights
+from skgraph._training_data import TrainingData, _Targets
 
 __all__ = ["is_dask_collection", "DaskObjective"]
 
@@ -201,6 +203,8 @@ class DaskObjective:
         self.n_calls += 1
         grad += penalty_grad
         self.last_grad_norm = float(np.linalg.norm(grad))
+        # The data term as the solvers report it (see Network.reported_loss_share).
+        loss *= self.network.reported_loss_share
         return float(loss + penalty), grad
 
     def _penalty_value_and_grad(self, theta):
@@ -218,53 +222,8 @@ class DaskObjective:
         self._chunks = []
 
 
-class DaskProblem:
-    """Dask training data, validated and encoded for the objective.
-
-    Attributes
-    ----------
-    X : dask.array.Array of shape (n_samples, n_features)
-        Float32 or float64, one chunk across the columns.
-    Y : dask.array.Array of shape (n_samples, n_outputs)
-        The loss node's targets (one 0/1 column, or one-hot rows).
-    weights : dask.array.Array of shape (n_samples,)
-        ``s_i / S``.
-    total : float
-        ``S``, the sum of ``s_i = sample_weight_i * class_weight[y_i]``.
-    output : {"logistic", "softmax"}
-    """
-
-    def __init__(self, X, Y, weights, total, output):
-        self.X, self.Y, self.weights = X, Y, weights
-        self.total, self.output = total, output
-
-
-def _one_hot(codes, n_classes, dtype):
-    Y = np.zeros((codes.shape[0], n_classes), dtype=dtype, order="F")
-    Y[np.arange(codes.shape[0]), codes] = 1.0
-    return Y
-
-
-def dask_problem(estimator, X, y, sample_weight=None):
-    """Validate Dask training data and encode labels and weights, distributed.
-
-    Sets ``n_features_in_`` and ``classes_`` on ``estimator``. The checks and
-    reductions (finiteness, classes, weighted class counts, ``S``) run on the
-    cluster in as few passes as possible; nothing is gathered but their
-    small results.
-
-    Parameters
-    ----------
-    estimator : GraphClassifierMixin
-    X : dask.array.Array of shape (n_samples, n_features)
-    y : dask.array.Array of shape (n_samples,)
-    sample_weight : dask.array.Array or array-like of shape (n_samples,), optional
-
-    Returns
-    -------
-    DaskProblem
-    """
-    import dask
+def _dask_arrays(X, y, sample_weight, multi_output=False):
+    """``X``, ``y`` and ``sample_weight`` as Dask arrays of the same row chunks."""
     import dask.array as da
 
     X = da.asarray(X)
@@ -279,7 +238,7 @@ def dask_problem(estimator, X, y, sample_weight=None):
     X = X.rechunk({1: -1})
     rows = X.chunks[0]
     y = da.asarray(y)
-    if y.ndim != 1:
+    if y.ndim != 1 and not (multi_output and y.ndim == 2):
         raise ValueError(
             "Distributed fitting takes 1-D class labels y; got shape "
             f"{y.shape}. Fit multilabel targets in memory."
@@ -290,16 +249,45 @@ def dask_problem(estimator, X, y, sample_weight=None):
         )
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
-    y = y.rechunk((rows,))
-    if sample_weight is None:
-        sample_weight = da.ones(X.shape[0], chunks=(rows,), dtype=X.dtype)
-    else:
+    if sample_weight is not None:
         sample_weight = da.asarray(sample_weight).astype(X.dtype).rechunk((rows,))
         if sample_weight.shape != (X.shape[0],):
             raise ValueError(
                 f"sample_weight has shape {sample_weight.shape}, expected "
                 f"({X.shape[0]},)."
             )
+    return X, y.rechunk((rows,) + y.shape[1:]), sample_weight
+
+
+def dask_training_data(estimator, X, y, sample_weight=None):
+    """Validate Dask training data and encode labels and weights, distributed.
+
+    Sets ``n_features_in_`` and ``classes_`` on ``estimator`` (a regressor's
+    data go to :func:`dask_regression_data`). The checks and
+    reductions (finiteness, classes, weighted class counts, ``S``) run on the
+    cluster in as few passes as possible; nothing is gathered but their
+    small results. The encodings are the in-memory ones of
+    :mod:`skgraph._weights`, applied chunk by chunk.
+
+    Parameters
+    ----------
+    estimator : _BaseGraphClassifier
+    X : dask.array.Array of shape (n_samples, n_features)
+    y : dask.array.Array of shape (n_samples,)
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    TrainingData
+        With Dask arrays, ``loss_weights`` = ``s_i`` (never ``None``).
+    """
+    import dask
+    import dask.array as da
+
+    if is_regressor(estimator):
+        return dask_regression_data(estimator, X, y, sample_weight)
+    X, y, given_weight = _dask_arrays(X, y, sample_weight)
+    rows = X.chunks[0]
     finite, classes = dask.compute(da.isfinite(X).all(), da.unique(y))
     if not finite:
         raise ValueError("Input X contains NaN or infinity.")
@@ -309,37 +297,78 @@ def dask_problem(estimator, X, y, sample_weight=None):
     classes = estimator.classes_
     n_classes = len(classes)
     codes = y.map_blocks(lambda b: np.searchsorted(classes, b), dtype=np.intp)
-    weights = sample_weight
-    class_weight = getattr(estimator, "class_weight", None)
+    sample_weight = given_weight
+    if sample_weight is None:
+        sample_weight = da.ones(X.shape[0], chunks=(rows,), dtype=X.dtype)
+    loss_weights = sample_weight
+    class_weight = estimator._class_weight()
     if class_weight is not None:
-        class_totals = None
+        totals = None
         if isinstance(class_weight, str):  # "balanced": each class's total
-            class_totals = da.bincount(
-                codes, weights=sample_weight, minlength=n_classes
-            ).compute()
-        per_class = per_class_weights(class_weight, classes, class_totals)
-        per_class = per_class.astype(X.dtype)
-        weights = weights * codes.map_blocks(lambda b: per_class[b], dtype=X.dtype)
-    total = float(weights.sum(dtype=np.float64).compute())
-    if not total > 0.0:
+            totals = da.bincount(codes, weights=sample_weight, minlength=n_classes)
+        per_class = _weights.per_class_weights(
+            class_weight, classes, dask.compute(totals)[0]
+        )
+        loss_weights = da.map_blocks(
+            _weights.weighted_by_class, sample_weight, codes, per_class, dtype=X.dtype
+        )
+    Y = codes.map_blocks(
+        _weights.encode_codes,
+        n_classes,
+        X.dtype,
+        dtype=X.dtype,
+        new_axis=1,
+        chunks=(rows, (1 if n_classes == 2 else n_classes,)),
+    )
+    targets = _Targets(Y, None, _weights.output_link(n_classes))
+    total = _weights.weight_total(loss_weights)
+    return TrainingData(
+        X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
+    )
+
+
+def dask_regression_data(estimator, X, y, sample_weight=None):
+    """A regressor's Dask :class:`TrainingData`, checked on the cluster.
+
+    Sets ``n_features_in_``; ``y`` has one or several outputs.
+    """
+    import dask
+    import dask.array as da
+
+    X, y, given_weight = _dask_arrays(X, y, sample_weight, multi_output=True)
+    Y = (y[:, None] if y.ndim == 1 else y).astype(X.dtype)
+    output = estimator._output_link()
+    finite, smallest = dask.compute(
+        da.isfinite(X).all() & da.isfinite(Y).all(), Y.min()
+    )
+    if not finite:
+        raise ValueError("Input X or y contains NaN or infinity.")
+    if output == "exp" and smallest < 0:
         raise ValueError(
-            f"The sample weights (times class weights) sum to {total}; they must "
-            "have a positive sum."
+            f"loss={estimator.loss!r} needs non-negative targets y; the smallest "
+            f"is {smallest}."
         )
-    if n_classes == 2:
-        Y = codes.astype(X.dtype)[:, None]
-        output = "logistic"
-    else:
-        Y = codes.map_blocks(
-            _one_hot,
-            n_classes,
-            X.dtype,
-            dtype=X.dtype,
-            new_axis=1,
-            chunks=(rows, (n_classes,)),
-        )
-        output = "softmax"
-    return DaskProblem(X, Y, weights / X.dtype.type(total), total, output)
+    estimator.n_features_in_ = X.shape[1]
+    estimator.__dict__.pop("feature_names_in_", None)
+    loss_weights = given_weight
+    if loss_weights is None:
+        loss_weights = da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=X.dtype)
+    targets = _Targets(Y.rechunk((X.chunks[0], -1)), None, output)
+    total = _weights.weight_total(loss_weights)
+    return TrainingData(
+        X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
+    )
+
+
+def dask_objective(network, data, l2_strength):
+    """The :class:`DaskObjective` of ``network`` on Dask :class:`TrainingData`.
+
+    ``l2_strength`` is the penalty's strength before it is divided by ``S``.
+    """
+    loss_weights = _weights.normalized(data.loss_weights, data.total, data.X.dtype)
+    return DaskObjective(
+        network, data.X, data.targets.Y, loss_weights, l2_strength / data.total
+    )
 
 
 def predict_blockwise(estimator, method, X):

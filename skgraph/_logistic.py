@@ -29,16 +29,17 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
-from skgraph._base import GraphClassifierMixin, restore_on_error
-from skgraph._callbacks import chain_hooks
-from skgraph._dask import is_dask_collection
-from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective, minimize
+from skgraph._base import _BaseGraphClassifier
+from skgraph._dask import dask_objective, is_dask_collection
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
+from skgraph._solvers import FullBatchSolver
+from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
 
 
-class LogisticRegressionGraph(GraphClassifierMixin):
+class LogisticRegressionGraph(_BaseGraphClassifier):
     """Logistic regression (L2, L1 or elastic net) whose model is a computation graph.
 
     A drop-in for :class:`sklearn.linear_model.LogisticRegression`: same
@@ -244,11 +245,11 @@ class LogisticRegressionGraph(GraphClassifierMixin):
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
-    def _penalty_coefficient(self):
+    def _penalty_strength(self):
         C, l1_ratio = self._effective_penalty()
         return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
 
-    def _l1_coefficient(self):
+    def _l1_strength(self):
         C, l1_ratio = self._effective_penalty()
         return l1_ratio / C
 
@@ -259,6 +260,12 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         :class:`sklearn.linear_model.LogisticRegression`'s ``fit``; then the
         solvers that cannot handle the penalty or ``positive`` are refused.
         """
+        penalty = self._deprecated_penalty()
+        self._warn_about_penalty(penalty)
+        self._check_solver_handles_penalty()
+
+    def _deprecated_penalty(self):
+        """The penalty ``penalty`` or ``l1_ratio`` names, warning as scikit-learn."""
         if self.penalty == "deprecated":
             if self.l1_ratio is None:
                 warnings.warn(
@@ -288,6 +295,10 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 FutureWarning,
                 stacklevel=3,
             )
+        return penalty
+
+    def _warn_about_penalty(self, penalty):
+        """scikit-learn's warnings (and error) about ``l1_ratio`` and ``C``."""
         if penalty != "elasticnet" and (
             self.l1_ratio is not None and 0 < self.l1_ratio < 1
         ):
@@ -315,8 +326,11 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 UserWarning,
                 stacklevel=3,
             )
+
+    def _check_solver_handles_penalty(self):
+        """Refuse a solver that cannot minimise the L1 term or keep signs."""
         if self.solver not in NONSMOOTH_SOLVERS:
-            if self._l1_coefficient() > 0:
+            if self._l1_strength() > 0:
                 raise ValueError(
                     f"solver={self.solver!r} cannot minimise an L1 penalty "
                     f"(l1_ratio={self._effective_penalty()[1]!r} > 0); use "
@@ -330,7 +344,6 @@ class LogisticRegressionGraph(GraphClassifierMixin):
                 )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @restore_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the training data.
 
@@ -350,93 +363,80 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         self : LogisticRegressionGraph
             The fitted estimator.
         """
+        return self._fit(X, y, sample_weight)
+
+    # -- the hooks of the fit pipeline ---------------------------------------------
+    # A warm start only starts a new fit from the fitted coefficients.
+    _warm_start_continues = False
+
+    def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
-        start = self._warm_start_parameters()
-        if is_dask_collection(X):
-            model_dtype = np.float64
-            if getattr(X, "dtype", None) == np.float32:  # solved in float64 too
-                model_dtype, X = np.float32, X.astype(np.float64)
-            network, objective, problem = self._distributed_problem(
-                X, y, sample_weight, self._linear_graph
-            )
-            X_seen = problem.X
-            step_data = (problem.X, problem.weights, objective.l2_strength)
-            l1_strength = self._l1_coefficient() / problem.total
-        else:
-            network, feed, model_dtype = self._graph_and_feed(X, y, sample_weight)
-            objective = GraphObjective(network.graph, network.smooth_objective, feed)
-            X_seen = feed[network.X]
-            step_data = (X_seen, feed[network.sample_weight], feed[network.l2_strength])
-            l1_strength = feed.get(network.l1_strength, 0.0)
-        if start is not None:
-            _set_parameters(network, *start, fit_intercept=self.fit_intercept)
-        callbacks = self._fit_callbacks(
-            network, X_seen, y, sample_weight, self.max_iter
+
+    def _solver_dtype(self, dtype, continues):
+        # Float32 data are solved in float64, as scikit-learn's lbfgs does
+        # (see _recast); only what the objective holds outlives validation.
+        return np.float64
+
+    def _build_network(self, n_features, n_outputs, dtype):
+        return linear_graph(
+            n_features,
+            n_outputs,
+            fit_intercept=self.fit_intercept,
+            output=self._output_link(),
+            dtype=dtype,
+            l1=self._l1_strength() > 0,
         )
-        callbacks.start(network.graph.theta)
+
+    def _warm_start_mismatch(self, previous, network):
+        coef = previous.weights[0].shape[::-1]
+        return (
+            f"warm_start=True: coef_ has shape {coef}, but this data needs "
+            f"{network.weights[0].shape[::-1]} (n_classes or 1, n_features). "
+            "Fit with warm_start=False."
+        )
+
+    def _objective(self, network, data):
+        """The full-batch objective (smooth part) and the data of ``_initial_step``."""
+        if data.distributed:
+            objective = dask_objective(network, data, self._penalty_strength())
+            weights = normalized(data.loss_weights, data.total, data.X.dtype)
+            return objective, (data.X, weights, objective.l2_strength)
+        feed = self._training_feed(
+            network, data.X, data.targets.Y, data.loss_weights, data.total
+        )
+        objective = GraphObjective(network.graph, network.smooth_objective, feed)
+        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
+        return objective, step_data
+
+    def _solve(self, network, data, callback, *, continues, incremental, random_state):
+        objective, step_data = self._objective(network, data)
         W = network.weights[0]
-        result = minimize(
-            objective,
-            network.graph.theta,
+        solver = FullBatchSolver(
             self.solver,
+            advice="For example with sklearn.preprocessing.StandardScaler."
+            + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
+            stop_on_divergence=self._fixed_step,
+            finite_loss=True,
             tol=self.tol,
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             initial_step=self._initial_step(network, *step_data),
             verbose=self.verbose,
-            callback=chain_hooks(
-                callbacks.hook(), _stop_if_diverged if self._fixed_step else None
-            ),
-            l1=l1_strength,
+            l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
         )
-        if not np.isfinite(result.loss):
-            raise ValueError(
-                f"solver='gd' diverged: the loss became {result.loss} after "
-                f"{result.n_iter} steps of learning_rate={self.learning_rate!r}. "
-                "Use a smaller learning_rate, or learning_rate='auto'."
-            )
+        return solver.solve(objective, network.graph.theta, callback)
+
+    def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
-        if network.graph.dtype != model_dtype:
-            network = self._recast(network, model_dtype)
+        if network.graph.dtype != data.model_dtype:
+            network = self._recast(network, data.model_dtype)
         self._network = network
         self.__dict__.pop("_sparse_coef", None)  # a new coef_, dense
         self.graph_ = network.graph
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_curve_ = result.loss_curve
-        self._warn_if_not_converged(
-            result,
-            "For example with sklearn.preprocessing.StandardScaler."
-            + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
-        )
-        callbacks.close()
-        return self
-
-    def _graph_and_feed(self, X, y, sample_weight):
-        """Validate and encode the data; build the graph and its training feed.
-
-        Returns the network, its feed and the dtype of ``X`` as given, which
-        the fitted model keeps. The graph solved is float64 whatever that
-        dtype (see :meth:`_recast`). Only what the feed holds outlives this
-        call (labels' codes and unit sample weights do not), so the solver
-        runs in as little memory as the data, the targets and the graph's
-        buffers need.
-        """
-        unweighted = sample_weight is None and self.class_weight is None
-        X, y, sample_weight = self._validate_training_data(X, y, sample_weight)
-        model_dtype = X.dtype
-        X = X.astype(np.float64, copy=False)
-        sample_weight = sample_weight.astype(np.float64, copy=False)
-        self._fit_classes(y)
-        targets = self._encode_targets(y, X.dtype)
-        weights = (
-            None if unweighted else self._effective_weights(targets, sample_weight)
-        )
-        network = self._linear_graph(
-            X.shape[1], targets.Y.shape[1], targets.output, X.dtype
-        )
-        return network, self._training_feed(network, X, targets, weights), model_dtype
 
     def _recast(self, network, dtype):
         """A copy of the fitted ``network`` whose parameters are of ``dtype``.
@@ -449,32 +449,13 @@ class LogisticRegressionGraph(GraphClassifierMixin):
         float32 gradient would be accurate enough; the loss values are not.
         """
         W = network.weights[0]
-        recast = self._linear_graph(W.shape[0], W.shape[1], network.output, dtype)
+        recast = self._build_network(W.shape[0], W.shape[1], dtype)
         recast.graph.set_flat(network.graph.theta)
         return recast
-
-    def _linear_graph(self, n_features, n_outputs, output, dtype):
-        return linear_graph(
-            n_features,
-            n_outputs,
-            fit_intercept=self.fit_intercept,
-            output=output,
-            dtype=dtype,
-            l1=self._l1_coefficient() > 0,
-        )
-
-    _step_parameter = "learning_rate"
 
     @property
     def _fixed_step(self):
         return self.solver == "gd" and self.learning_rate != "auto"
-
-    def _warm_start_parameters(self):
-        """``(coef, intercept)`` to start from, or ``None`` to start at zero."""
-        if not (self.warm_start and hasattr(self, "graph_")):
-            return None
-        coef = self._fitted_network().weights[0].value.T  # dense, even if sparsified
-        return coef.copy(), self.intercept_.copy()
 
     def _initial_step(self, network, X, w, l2_strength):
         """``1 / L`` for the first step of ``solver="gd"``, learning_rate="auto".
@@ -590,21 +571,3 @@ def _sparse_interface(matrix):
     if get_config().get("sparse_interface") == "sparray":
         return sp.csr_array(matrix)
     return sp.csr_matrix(matrix)
-
-
-def _set_parameters(network, coef, intercept, *, fit_intercept):
-    """Write ``coef`` (n_outputs, n_features) and ``intercept`` into ``network``."""
-    W = network.weights[0].value
-    if coef.shape != W.T.shape:
-        raise ValueError(
-            f"warm_start=True: coef_ has shape {coef.shape}, but this data needs "
-            f"{W.T.shape} (n_classes or 1, n_features). Fit with warm_start=False."
-        )
-    W[...] = coef.T
-    if fit_intercept:
-        network.biases[0].value[...] = intercept
-
-
-def _stop_if_diverged(iteration, theta, loss):
-    """Solver callback: stop a fixed-step gradient descent whose loss blew up."""
-    return not np.isfinite(loss)

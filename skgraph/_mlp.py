@@ -1,4 +1,10 @@
-"""MLPClassifierGraph: scikit-learn's MLPClassifier, as a computation graph."""
+"""MLPClassifierGraph: scikit-learn's MLPClassifier, as a computation graph.
+
+:class:`_BaseMLPGraph` is what every multilayer perceptron shares (the
+parameters as views, Glorot initialisation, the full-batch and mini-batch
+solvers, early stopping); an estimator adds its targets, its output and its
+validation score.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,20 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from skgraph._base import GraphClassifierMixin, _Targets, restore_on_error
-from skgraph._dask import is_dask_collection
-from skgraph._optimize import minimize
+from skgraph._base import _BaseGraphClassifier, _BaseGraphEstimator
+from skgraph._dask import dask_objective
+from skgraph._solvers import FullBatchSolver, MiniBatchSolver
 from skgraph._stochastic import (
     SGD,
     Adam,
     FullBatchObjective,
     MiniBatchObjective,
     TrainingState,
-    run_epochs,
 )
 from skgraph.networks import mlp_graph
 
@@ -49,7 +53,295 @@ def _is_stochastic(estimator):
     return True
 
 
-class MLPClassifierGraph(GraphClassifierMixin):
+class _BaseMLPGraph(_BaseGraphEstimator):
+    """What the multilayer perceptrons share (not for direct use).
+
+    A subclass defines its parameters (those of scikit-learn's MLP), its
+    targets (``_encode_targets``, ``_output_link``) and
+    ``_validation_score``; this class builds the network from
+    ``hidden_layer_sizes`` and ``activation``, initialises it as
+    scikit-learn does and trains it with the full-batch or the mini-batch
+    solvers.
+    """
+
+    _step_parameter = "learning_rate_init"
+    _fit_mutable_state = ("_state", "_optimizer")
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_network")
+
+    # -- the parameters, as views into the graph ----------------------------------
+    @property
+    def coefs_(self):
+        check_is_fitted(self)
+        return [W.value for W in self._network.weights]
+
+    @coefs_.setter
+    def coefs_(self, coefs):
+        self._assign(self._network_for("coefs_").weights, coefs, "coefs_")
+
+    @property
+    def intercepts_(self):
+        check_is_fitted(self)
+        return [b.value for b in self._network.biases]
+
+    @intercepts_.setter
+    def intercepts_(self, intercepts):
+        self._assign(self._network_for("intercepts_").biases, intercepts, "intercepts_")
+
+    def _network_for(self, name):
+        if not hasattr(self, "_network"):
+            raise AttributeError(
+                f"{name} can only be assigned on a fitted {type(self).__name__}: "
+                "fit it first (e.g. with max_iter=1) to build its graph."
+            )
+        return self._network
+
+    @staticmethod
+    def _assign(params, arrays, name):
+        arrays = list(arrays)
+        shapes = [p.shape for p in params]
+        new_shapes = [np.shape(a) for a in arrays]
+        if new_shapes != shapes:
+            raise ValueError(
+                f"{name} must be {len(shapes)} arrays of shapes {shapes}, got "
+                f"shapes {new_shapes}."
+            )
+        for param, array in zip(params, arrays, strict=True):
+            param.value = array
+
+    def _penalty_strength(self):
+        return self.alpha
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if np.iterable(sizes) else [sizes]
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    # -- the hooks of the fit pipeline ---------------------------------------------
+    def _check_fit_parameters(self, incremental, distributed):
+        if distributed and (incremental or self.solver in _STOCHASTIC):
+            raise ValueError(
+                f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
+                "full-batch solver ('lbfgs', 'cg', 'gd'), or train with "
+                "partial_fit over the chunks, e.g. with "
+                "dask_ml.wrappers.Incremental."
+            )
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+    def _build_network(self, n_features, n_outputs, dtype):
+        return mlp_graph(
+            n_features,
+            self._hidden_sizes(),
+            n_outputs,
+            activation=self.activation,
+            output=self._output_link(),
+            dtype=dtype,
+        )
+
+    def _initialize_parameters(self, network, random_state):
+        """Glorot uniform, as scikit-learn's MLP (the same draws, in order)."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for W, b in zip(network.weights, network.biases, strict=True):
+            fan_in, fan_out = W.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
+            b.value = random_state.uniform(-bound, bound, fan_out)
+
+    def _continues_network(self, previous):
+        # The same layers and activation: partial_fit builds no new graph.
+        return (
+            tuple(self._hidden_sizes()) == self._hidden
+            and self.activation == self._activation
+        )
+
+    def _warm_start_mismatch(self, previous, network):
+        hidden = tuple(self._hidden_sizes())
+        if hidden != self._hidden:
+            return (
+                "warm_start and partial_fit continue the fitted network, whose "
+                f"hidden_layer_sizes are {self._hidden}; got {hidden}. "
+                "Set warm_start=False to fit a new network."
+            )
+        return super()._warm_start_mismatch(previous, network)
+
+    def _solve(self, network, data, callback, *, continues, incremental, random_state):
+        if not continues:
+            self._state = TrainingState()
+            self.t_ = 0
+            self._optimizer = None
+        elif self.activation != self._activation:  # a new network: new moments
+            self._optimizer = None
+        if self.solver in _STOCHASTIC:
+            return self._fit_stochastic(
+                network, data, random_state, incremental, callback
+            )
+        if data.distributed:
+            objective = dask_objective(network, data, self.alpha)
+        else:
+            widest = max(W.shape[1] for W in network.weights)
+            objective = FullBatchObjective(
+                network,
+                data.X,
+                data.targets.Y,
+                data.loss_weights,
+                self.alpha,
+                block_size=max(1, _BLOCK_ELEMENTS // widest),
+            )
+        self._fit_full_batch(network, objective, data.X.shape[0], callback)
+        if data.distributed:
+            objective.close()
+        return None
+
+    def _store_fit(self, network, data, result):
+        self._network = network
+        self.graph_ = network.graph
+        self._hidden = tuple(self._hidden_sizes())
+        self._activation = self.activation
+        self.n_layers_ = len(self._hidden) + 2
+        self.n_outputs_ = network.weights[-1].shape[1]
+        self.out_activation_ = network.output
+        state = self._state
+        self.loss_curve_ = state.loss_curve
+        self.best_loss_ = state.best_loss
+        self.validation_scores_ = state.validation_scores
+        self.best_validation_score_ = state.best_validation_score
+        if not np.isfinite(self.graph_.theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+
+    # -- the solvers ----------------------------------------------------------------
+    def _fit_full_batch(self, network, objective, n_samples, callback):
+        graph = network.graph
+        solver = FullBatchSolver(
+            self.solver,
+            step_name=self._step_parameter,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            learning_rate=self.learning_rate_init,
+            options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
+            verbose=self.verbose,
+        )
+        result = solver.solve(objective, graph.theta, callback)
+        graph.set_flat(result.theta)
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self.t_ += result.n_iter * n_samples
+        state = self._state
+        state.loss_curve.extend(result.loss_curve)
+        if state.best_loss is None or state.validation_scores is not None:
+            state.best_loss = np.inf  # a full-batch fit after early stopping
+        state.best_loss = min([state.best_loss, *result.loss_curve])
+
+    def _new_optimizer(self, graph):
+        n, dtype = graph.n_parameters, graph.dtype
+        if self.solver == "sgd":
+            return SGD(
+                n,
+                dtype,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return Adam(
+            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is "
+                "going to be clipped",
+                stacklevel=5,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _fit_stochastic(self, network, data, random_state, incremental, callback):
+        optimizer = getattr(self, "_optimizer", None)
+        kind = SGD if self.solver == "sgd" else Adam
+        if not incremental or not isinstance(optimizer, kind):
+            optimizer = self._optimizer = self._new_optimizer(network.graph)
+        order, validation, n_samples = None, None, data.X.shape[0]
+        if self.early_stopping:
+            order, validation = self._validation_split(network, data, random_state)
+            n_samples = len(order)
+        batch_size = self._batch_size(n_samples)
+        objective = MiniBatchObjective(
+            network, data.X, data.targets.Y, data.loss_weights, self.alpha, batch_size
+        )
+        solver = MiniBatchSolver(
+            optimizer,
+            batch_size=batch_size,
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            random_state=random_state,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            state=self._state,
+            order=order,
+            validation=validation,
+            incremental=incremental,
+            verbose=self.verbose,
+        )
+        result = solver.solve(objective, network.graph.theta, callback)
+        self.n_iter_, self.loss_ = result.n_iter, result.loss
+        self.t_ = self._state.n_seen
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
+        """As scikit-learn's MLPs: a column vector ``y`` becomes 1-D, warning."""
+        X, y, sample_weight = super()._validate_training_data(
+            X, y, sample_weight, reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, sample_weight
+
+    def _stratify(self, targets):
+        """The labels a validation split is stratified by (``None``: none)."""
+        return None
+
+    def _validation_split(self, network, data, random_state):
+        """Training rows, and the validation score on the held-out rows (a callable)."""
+        X, targets = data.X, data.targets
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=self._stratify(targets),
+        )
+        if len(val) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        X_val, Y_val = X[val], targets.Y[val]
+        sample_weight = data.sample_weight
+        w_val = None if sample_weight is None else sample_weight[val]
+        codes_val = None if targets.codes is None else targets.codes[val]
+        program = network.graph.program((network.logits,))
+
+        def score():
+            Z = program.forward({network.X: X_val}).values[network.logits.index]
+            if not np.isfinite(Z).all():
+                return np.nan
+            return self._validation_score(Z, Y_val, codes_val, w_val)
+
+        return train, score
+
+
+class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
     """Multi-layer perceptron classifier whose model is a computation graph.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -244,7 +536,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
     <Graph: ...>
     """
 
-    _supports_multilabel = True
+    _supports_multi_output = True
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
@@ -335,65 +627,6 @@ class MLPClassifierGraph(GraphClassifierMixin):
         self.max_fun = max_fun
         self.class_weight = class_weight
 
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "_network")
-
-    # -- the parameters, as views into the graph ----------------------------------
-    @property
-    def coefs_(self):
-        check_is_fitted(self)
-        return [W.value for W in self._network.weights]
-
-    @coefs_.setter
-    def coefs_(self, coefs):
-        self._assign(self._network_for("coefs_").weights, coefs, "coefs_")
-
-    @property
-    def intercepts_(self):
-        check_is_fitted(self)
-        return [b.value for b in self._network.biases]
-
-    @intercepts_.setter
-    def intercepts_(self, intercepts):
-        self._assign(self._network_for("intercepts_").biases, intercepts, "intercepts_")
-
-    def _network_for(self, name):
-        if not hasattr(self, "_network"):
-            raise AttributeError(
-                f"{name} can only be assigned on a fitted {type(self).__name__}: "
-                "fit it first (e.g. with max_iter=1) to build its graph."
-            )
-        return self._network
-
-    @staticmethod
-    def _assign(params, arrays, name):
-        arrays = list(arrays)
-        shapes = [p.shape for p in params]
-        new_shapes = [np.shape(a) for a in arrays]
-        if new_shapes != shapes:
-            raise ValueError(
-                f"{name} must be {len(shapes)} arrays of shapes {shapes}, got "
-                f"shapes {new_shapes}."
-            )
-        for param, array in zip(params, arrays, strict=True):
-            param.value = array
-
-    _step_parameter = "learning_rate_init"
-    _fit_mutable_state = ("_state", "_optimizer")
-
-    def _penalty_coefficient(self):
-        return self.alpha
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {sizes}."
-            )
-        return [int(s) for s in sizes]
-
-    # -- fitting --------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and ``y``.
@@ -443,318 +676,30 @@ class MLPClassifierGraph(GraphClassifierMixin):
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
-        X, y, sample_weight = super()._validate_training_data(
-            X, y, sample_weight, reset=reset
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, y, sample_weight
-
-    @restore_on_error
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight, incremental)
-        hidden = self._hidden_sizes()
-        unweighted = sample_weight is None and self.class_weight is None
-        first_pass = not hasattr(self, "graph_") or not (self.warm_start or incremental)
-        if incremental:
-            if self.early_stopping:
-                raise ValueError("partial_fit does not support early_stopping=True")
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight='balanced' is not supported for partial_fit: pass "
-                    "weights computed on the whole data, e.g. with "
-                    "sklearn.utils.class_weight.compute_class_weight."
-                )
-        X, y, sample_weight = self._validate_training_data(
-            X, y, sample_weight, reset=first_pass
-        )
-        if first_pass:
-            if incremental and classes is None and y.ndim == 1:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            self._fit_classes(y, classes)
-        else:
-            self._check_same_classes(y, incremental)
-            X = X.astype(self.graph_.dtype, copy=False)
-        targets = self._encode_targets(y, np.bool_)  # each step casts its rows
-        weights = self._effective_weights(targets, sample_weight)
-        total = float(weights.sum(dtype=np.float64))
-        if not total > 0.0:
+    def _check_fit_parameters(self, incremental, distributed):
+        super()._check_fit_parameters(incremental, distributed)
+        if incremental and self.class_weight == "balanced":
             raise ValueError(
-                f"The sample weights (times class weights) sum to {total}; they "
-                "must have a positive sum."
-            )
-        if unweighted:  # all ones: the objectives need no array for that
-            weights = sample_weight = None
-        if not (self.early_stopping and self.solver in _STOCHASTIC):
-            targets.codes = None  # only the validation split needs them
-        random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._build(X.shape[1], hidden, targets, X.dtype, random_state)
-            self._state = TrainingState()
-            self.t_ = 0
-        else:
-            self._check_architecture(hidden, targets)
-
-        callbacks = self._fit_callbacks(
-            self._network, X, y, sample_weight, 1 if incremental else self.max_iter
-        )
-        callbacks.start(self.graph_.theta)
-        if self.solver in _STOCHASTIC:
-            self._fit_stochastic(
-                X,
-                targets,
-                weights,
-                sample_weight,
-                random_state,
-                incremental,
-                callbacks.hook(),
-            )
-        else:
-            widest = max(W.shape[1] for W in self._network.weights)
-            objective = FullBatchObjective(
-                self._network,
-                X,
-                targets.Y,
-                weights,
-                self.alpha,
-                block_size=max(1, _BLOCK_ELEMENTS // widest),
-            )
-            self._fit_full_batch(objective, X.shape[0], callbacks.hook())
-        self._finish_fit(callbacks)
-        return self
-
-    def _fit_dask(self, X, y, sample_weight, incremental):
-        """A full-batch fit on Dask arrays, each chunk's pass on its worker."""
-        if incremental or self.solver in _STOCHASTIC:
-            raise ValueError(
-                f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
-                "full-batch solver ('lbfgs', 'cg', 'gd'), or train with "
-                "partial_fit over the chunks, e.g. with "
-                "dask_ml.wrappers.Incremental."
-            )
-        hidden = self._hidden_sizes()
-        random_state = check_random_state(self.random_state)
-        warm = self.warm_start and hasattr(self, "graph_")
-        previous = self.graph_.theta.copy() if warm else None
-
-        def build(n_features, n_outputs, output, dtype):
-            targets = _Targets(np.empty((0, n_outputs)), None, output)
-            self._build(n_features, hidden, targets, dtype, random_state)
-            if previous is not None:
-                if previous.shape != self.graph_.theta.shape:
-                    raise ValueError(
-                        "warm_start=True: the fitted network does not match this "
-                        "data and hidden_layer_sizes. Set warm_start=False."
-                    )
-                self.graph_.set_flat(previous)
-            return self._network
-
-        _, objective, problem = self._distributed_problem(X, y, sample_weight, build)
-        self._state = TrainingState()
-        self.t_ = 0
-        callbacks = self._fit_callbacks(
-            self._network, problem.X, y, sample_weight, self.max_iter
-        )
-        callbacks.start(self.graph_.theta)
-        self._fit_full_batch(objective, problem.X.shape[0], callbacks.hook())
-        objective.close()
-        self._finish_fit(callbacks)
-        return self
-
-    def _finish_fit(self, callbacks):
-        state = self._state
-        self.loss_curve_ = state.loss_curve
-        self.best_loss_ = state.best_loss
-        self.validation_scores_ = state.validation_scores
-        self.best_validation_score_ = state.best_validation_score
-        if not np.isfinite(self.graph_.theta).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
-            )
-        callbacks.close()
-
-    def _check_same_classes(self, y, incremental):
-        if self._is_multilabel:
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y must be an indicator matrix of {len(self.classes_)} labels, "
-                    "as in the previous call to fit."
-                )
-            return
-        labels = unique_labels(y)
-        if not incremental and set(labels) != set(self.classes_):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in "
-                f"the previous call to fit. Previously got {self.classes_}, `y` "
-                f"has {labels}"
+                "class_weight='balanced' is not supported for partial_fit: pass "
+                "weights computed on the whole data, e.g. with "
+                "sklearn.utils.class_weight.compute_class_weight."
             )
 
-    def _build(self, n_features, hidden, targets, dtype, random_state):
-        """The graph, initialised as scikit-learn's MLP (Glorot uniform)."""
-        n_outputs = targets.Y.shape[1]
-        network = mlp_graph(
-            n_features,
-            hidden,
-            n_outputs,
-            activation=self.activation,
-            output=targets.output,
-            dtype=dtype,
-        )
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for W, b in zip(network.weights, network.biases, strict=True):
-            fan_in, fan_out = W.shape
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            # The same draws, in the same order, as scikit-learn's _init_coef.
-            W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
-            b.value = random_state.uniform(-bound, bound, fan_out)
-        self._network = network
-        self._hidden = tuple(hidden)
-        self._activation = self.activation
-        self.graph_ = network.graph
-        self.n_layers_ = len(hidden) + 2
-        self.n_outputs_ = n_outputs
-        self.out_activation_ = targets.output
-        self._optimizer = None
+    def _target_dtype(self, dtype):
+        return np.bool_  # compact; each step casts its own rows
 
-    def _check_architecture(self, hidden, targets):
-        """A warm start continues the fitted network: same layer sizes."""
-        if tuple(hidden) != self._hidden:
-            raise ValueError(
-                "warm_start and partial_fit continue the fitted network, whose "
-                f"hidden_layer_sizes are {self._hidden}; got {tuple(hidden)}. "
-                "Set warm_start=False to fit a new network."
-            )
-        if self.activation != self._activation:  # same weights, new activation
-            theta = self.graph_.theta
-            rng = check_random_state(0)  # the draws are overwritten at once
-            self._build(self.n_features_in_, hidden, targets, theta.dtype, rng)
-            self.graph_.set_flat(theta)
-
-    def _fit_full_batch(self, objective, n_samples, callback):
-        result = minimize(
-            objective,
-            self.graph_.theta,
-            self.solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            learning_rate=self.learning_rate_init,
-            options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
-            verbose=self.verbose,
-            callback=callback,
-        )
-        self.graph_.set_flat(result.theta)
-        self.n_iter_ = result.n_iter
-        self.loss_ = result.loss
-        self.t_ += result.n_iter * n_samples
-        state = self._state
-        state.loss_curve.extend(result.loss_curve)
-        if state.best_loss is None or state.validation_scores is not None:
-            state.best_loss = np.inf  # a full-batch fit after early stopping
-        state.best_loss = min([state.best_loss, *result.loss_curve])
-        self._warn_if_not_converged(result, "")
-
-    def _new_optimizer(self):
-        n, dtype = self.graph_.n_parameters, self.graph_.dtype
-        if self.solver == "sgd":
-            return SGD(
-                n,
-                dtype,
-                self.learning_rate_init,
-                self.learning_rate,
-                self.momentum,
-                self.nesterovs_momentum,
-                self.power_t,
-            )
-        return Adam(
-            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-        )
-
-    def _fit_stochastic(
-        self, X, targets, weights, sample_weight, random_state, incremental, callback
-    ):
-        optimizer = getattr(self, "_optimizer", None)
-        kind = SGD if self.solver == "sgd" else Adam
-        if not incremental or not isinstance(optimizer, kind):
-            optimizer = self._optimizer = self._new_optimizer()
-        n_samples = X.shape[0]
-        order, validation = None, None
-        if self.early_stopping:
-            order, validation = self._validation_split(
-                X, targets, sample_weight, random_state
-            )
-            n_samples = len(order)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is "
-                    "going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        targets.Y = np.ascontiguousarray(targets.Y)  # rows are gathered from it
-        objective = MiniBatchObjective(
-            self._network, X, targets.Y, weights, self.alpha, batch_size
-        )
-        self.n_iter_, self.loss_ = run_epochs(
-            objective,
-            optimizer,
-            self.graph_.theta,
-            self._state,
-            order=order,
-            batch_size=batch_size,
-            max_iter=self.max_iter,
-            shuffle=self.shuffle,
-            random_state=random_state,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            validation=validation,
-            incremental=incremental,
-            verbose=self.verbose,
-            callback=callback,
-        )
-        self.t_ = self._state.n_seen
-
-    def _validation_split(self, X, targets, sample_weight, random_state):
-        """Training rows, and the accuracy on the held-out rows (a callable)."""
+    def _stratify(self, targets):
         # As scikit-learn: only a single-output target (binary) is stratified,
         # by its encoded column, so the same seed holds out the same rows (and
         # a class too small to split raises scikit-learn's own error).
-        single_output = targets.Y.shape[1] == 1
-        train, val = train_test_split(
-            np.arange(X.shape[0]),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=targets.Y if single_output else None,
-        )
-        if len(val) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        X_val, Y_val = X[val], targets.Y[val]
-        w_val = None if sample_weight is None else sample_weight[val]
-        codes_val = None if targets.codes is None else targets.codes[val]
-        network = self._network
-        program = self.graph_.program((network.logits,))
+        return targets.Y if targets.Y.shape[1] == 1 else None
 
-        def accuracy():
-            Z = program.forward({network.X: X_val}).values[network.logits.index]
-            if not np.isfinite(Z).all():
-                return np.nan
-            if codes_val is None:  # multilabel: every label of the row right
-                correct = ((Z > 0) == Y_val).all(axis=1)
-            elif Z.shape[1] == 1:
-                correct = (Z[:, 0] > 0) == codes_val
-            else:
-                correct = Z.argmax(axis=1) == codes_val
-            return float(np.average(correct, weights=w_val))
-
-        return train, accuracy
+    def _validation_score(self, Z, Y, codes, sample_weight):
+        """Accuracy of the logits ``Z`` on held-out rows (multilabel: whole rows)."""
+        if codes is None:
+            correct = ((Z > 0) == Y).all(axis=1)
+        elif Z.shape[1] == 1:
+            correct = (Z[:, 0] > 0) == codes
+        else:
+            correct = Z.argmax(axis=1) == codes
+        return float(np.average(correct, weights=sample_weight))

@@ -1,7 +1,10 @@
-"""Class weights, as scikit-learn 1.9 computes them, from class totals alone.
+"""Targets and sample weights of a training set, as pure functions.
 
-A pure function of small arrays, so that the in-memory fit and the Dask fit
-(which sums the classes' weights on the cluster) share it.
+Class weights (as scikit-learn 1.9 computes them, from class totals alone),
+the encoding of class codes as the loss node's targets, the weight of each
+sample and the check of the weights' sum: functions of arrays, so that the
+in-memory fit and the Dask fit (which applies them chunk by chunk, on the
+cluster) share them.
 """
 
 from __future__ import annotations
@@ -9,7 +12,62 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-__all__ = ["per_class_weights"]
+__all__ = [
+    "class_totals",
+    "encode_codes",
+    "normalized",
+    "output_link",
+    "per_class_weights",
+    "weight_total",
+    "weighted_by_class",
+]
+
+
+def output_link(n_classes):
+    """The output link of a single-label classifier: sigmoid for two classes."""
+    return "logistic" if n_classes == 2 else "softmax"
+
+
+def encode_codes(codes, n_classes, dtype):
+    """The loss node's targets for the class indices ``codes``.
+
+    One 0/1 column for two classes; otherwise one-hot rows, column-major like
+    the softmax logits of :func:`~skgraph.networks.mlp_graph`.
+    """
+    if n_classes == 2:
+        return codes.astype(dtype)[:, None]
+    Y = np.zeros((codes.shape[0], n_classes), dtype=dtype, order="F")
+    Y[np.arange(codes.shape[0]), codes] = 1.0
+    return Y
+
+
+def class_totals(codes, sample_weight, n_classes):
+    """``S_k``: the sum of the sample weights of each class's samples."""
+    return np.bincount(codes, weights=sample_weight, minlength=n_classes)
+
+
+def weighted_by_class(sample_weight, codes, per_class):
+    """``s_i = sample_weight_i * class_weight[y_i]``, in ``sample_weight``'s dtype."""
+    return sample_weight * per_class[codes].astype(sample_weight.dtype)
+
+
+def normalized(weights, total, dtype):
+    """``s_i / S`` in ``dtype``: the weights the loss nodes are fed."""
+    return weights / dtype.type(total)
+
+
+def weight_total(weights):
+    """``S``, the sum of the weights ``s_i`` (float64), checked to be positive.
+
+    ``weights`` may be a NumPy or a Dask array (whose sum is computed).
+    """
+    total = float(weights.sum(dtype=np.float64))
+    if not total > 0.0:
+        raise ValueError(
+            f"The sample weights (times class weights) sum to {total}; they must "
+            "have a positive sum."
+        )
+    return total
 
 
 def per_class_weights(class_weight, classes, class_totals):

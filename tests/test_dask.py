@@ -15,7 +15,7 @@ from dask_ml.wrappers import Incremental
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from skgraph import LogisticRegressionGraph, MLPClassifierGraph
+from skgraph import LogisticRegressionGraph, MLPClassifierGraph, MLPRegressorGraph
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,37 @@ def test_mlp_full_batch_fit_on_dask_equals_in_memory(client, solver):
         memory.coefs_ + memory.intercepts_, dist.coefs_ + dist.intercepts_, strict=True
     ):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("loss", "n_outputs"), [("squared_error", 1), ("squared_error", 2), ("poisson", 2)]
+)
+def test_mlp_regressor_fit_on_dask_equals_in_memory(client, loss, n_outputs):
+    X, _, sw = make_data(n=1200)
+    Y = np.c_[X[:, 0] + X[:, 1] ** 2, X[:, 2]][:, :n_outputs]
+    if loss == "poisson":
+        Y = np.random.default_rng(1).poisson(np.exp(0.3 * Y)).astype(float)
+    y = Y[:, 0] if n_outputs == 1 else Y
+    params = dict(loss=loss, hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = MLPRegressorGraph(**params, random_state=0).fit(X, y, sample_weight=sw)
+        dist = MLPRegressorGraph(**params, random_state=0).fit(
+            *as_dask(X, y, rows=400), sample_weight=as_dask(sw, rows=400)[0]
+        )
+    assert dist.loss_ == pytest.approx(memory.loss_, rel=1e-9)
+    for a, b in zip(
+        memory.coefs_ + memory.intercepts_, dist.coefs_ + dist.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
+    prediction = dist.predict(as_dask(X, rows=400)[0]).compute()
+    np.testing.assert_allclose(prediction, memory.predict(X), rtol=1e-6, atol=1e-9)
+
+
+def test_poisson_regressor_rejects_negative_dask_targets(client):
+    X, _, _ = make_data(n=100)
+    with pytest.raises(ValueError, match="needs non-negative targets"):
+        MLPRegressorGraph("poisson", solver="lbfgs").fit(*as_dask(X, X[:, 0]))
 
 
 def test_prediction_on_dask_is_lazy_and_blockwise(client):

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
 
 from skgraph import ops
 from skgraph.graph import Graph
@@ -361,6 +361,24 @@ def probability_targets(draw):
     return z, y / y.sum(axis=1, keepdims=True), w
 
 
+@st.composite
+def regression_targets(draw, nonnegative=False):
+    n, k = draw(side), draw(side)
+    z = draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    y = draw(arrays((n, k), st.floats(0.0, 5.0) if nonnegative else finite))
+    w = draw(arrays((n,), weights))
+    return z, y, w
+
+
+def _naive_squared_error(z, y):
+    return 0.5 * ((z - y) ** 2).sum(axis=1)
+
+
+def _naive_poisson(z, y):
+    prediction = np.exp(z)
+    return (xlogy(y, y / prediction) - y + prediction).sum(axis=1)
+
+
 def _naive_sigmoid_loss(z, y):
     p = expit(z)
     return (-(y * np.log(p)) - (1 - y) * np.log(1 - p)).sum(axis=1)
@@ -376,8 +394,10 @@ def _naive_softmax_loss(z, y):
     [
         (ops.SigmoidCrossEntropy, binary_targets(), _naive_sigmoid_loss),
         (ops.SoftmaxCrossEntropy, probability_targets(), _naive_softmax_loss),
+        (ops.SquaredError, regression_targets(), _naive_squared_error),
+        (ops.PoissonLoss, regression_targets(nonnegative=True), _naive_poisson),
     ],
-    ids=["sigmoid", "softmax"],
+    ids=["sigmoid", "softmax", "squared_error", "poisson"],
 )
 @SETTINGS
 @given(data=st.data())
@@ -506,6 +526,10 @@ DTYPE_CASES = [
     ("SigmoidCEw", lambda z, y, s: ops.SigmoidCrossEntropy(z, y, s), [_X], [_Y, _S]),
     ("SoftmaxCE", lambda z, y: ops.SoftmaxCrossEntropy(z, y), [_X], [_Y]),
     ("SoftmaxCEw", lambda z, y, s: ops.SoftmaxCrossEntropy(z, y, s), [_X], [_Y, _S]),
+    ("SquaredError", lambda z, y: ops.SquaredError(z, y), [_X], [_Y]),
+    ("SquaredErrorw", lambda z, y, s: ops.SquaredError(z, y, s), [_X], [_Y, _S]),
+    ("Poisson", lambda z, y: ops.PoissonLoss(z, y), [_X], [_Y]),
+    ("Poissonw", lambda z, y, s: ops.PoissonLoss(z, y, s), [_X], [_Y, _S]),
 ]
 
 
@@ -538,7 +562,12 @@ def test_dtype_is_kept_by_every_op(name, builder, params, inputs, dtype):
 
 @pytest.mark.parametrize(
     ("name", "builder", "params", "inputs"),
-    [c for c in DTYPE_CASES if "CE" in c[0] or c[0] in ("L2Penalty", "L1Penalty")],
+    [
+        c
+        for c in DTYPE_CASES
+        if "CE" in c[0]
+        or c[0].rstrip("w") in ("L2Penalty", "L1Penalty", "SquaredError", "Poisson")
+    ],
     ids=lambda c: c if isinstance(c, str) else "",
 )
 def test_float64_targets_and_weights_keep_float32_losses(name, builder, params, inputs):
@@ -578,3 +607,22 @@ def test_output_shapes_for_drawing():
     assert ops.Sum(z, axis=0).output_shape((None, 2)) == (2,)
     assert ops.Sum(z, axis=1).output_shape(None) is None
     assert ops.L2Penalty(x, W).output_shape((), (3, 2)) == ()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_loss_gradients_in_closed_form(weighted):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 3))
+    w = rng.uniform(size=6) if weighted else np.full(6, 1 / 6)
+    Y = rng.poisson(2.0, size=(6, 3)).astype(float)
+    for loss, prediction in ((ops.SquaredError, z), (ops.PoissonLoss, np.exp(z))):
+        g = Graph()
+        raw = g.parameter("z", z)
+        y = g.input("y")
+        args, feed = [raw, y], {y: Y}
+        if weighted:
+            s = g.input("s")
+            args.append(s)
+            feed[s] = w
+        trace = g.backward(loss(*args), feed)
+        np.testing.assert_allclose(trace.grad(raw), w[:, None] * (prediction - Y))
