@@ -5,7 +5,8 @@ parameter and compute nodes, trained by backpropagation; ``graph_`` on a
 fitted estimator is that graph, ready to read, evaluate and draw.
 """
 
-from skgraph import ops
+from skgraph import layers, ops
+from skgraph._graph_estimators import GraphClassifier
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._persistence import trusted_types
@@ -19,12 +20,14 @@ __version__ = "0.1.0"
 __all__ = [
     "LogisticRegressionGraph",
     "MLPClassifierGraph",
+    "GraphClassifier",
     "Graph",
     "Input",
     "Parameter",
     "Op",
     "Trace",
     "ops",
+    "layers",
     "Network",
     "linear_graph",
     "mlp_graph",

@@ -700,8 +700,8 @@ class MLPClassifierGraph(GraphClassifierMixin):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         targets.Y = np.ascontiguousarray(targets.Y)  # rows are gathered from it
-        objective = MiniBatchObjective(
-            self._network, X, targets.Y, weights, self.alpha, batch_size
+        objective = self._minibatch_objective(
+            X, targets.Y, weights, batch_size, random_state
         )
         self.n_iter_, self.loss_ = run_epochs(
             objective,
@@ -721,6 +721,10 @@ class MLPClassifierGraph(GraphClassifierMixin):
             callback=callback,
         )
         self.t_ = self._state.n_seen
+
+    def _minibatch_objective(self, X, Y, weights, batch_size, random_state):
+        """The objective of the mini-batch solvers (a hook for subclasses)."""
+        return MiniBatchObjective(self._network, X, Y, weights, self.alpha, batch_size)
 
     def _validation_split(self, X, targets, sample_weight, random_state):
         """Training rows, and the accuracy on the held-out rows (a callable)."""
