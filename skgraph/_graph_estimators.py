@@ -203,8 +203,8 @@ class GraphClassifier(MLPClassifierGraph):
         params : dict
         """
         params = super().get_params(deep=deep)
-        if deep:
-            layers = _default_layers() if self.layers is None else self.layers
+        layers = _default_layers() if self.layers is None else self.layers
+        if deep and isinstance(layers, list | tuple):  # else fit will say so
             for index, layer in enumerate(layers):
                 if isinstance(layer, Layer):
                     for name, value in layer.get_params(deep=False).items():
@@ -250,14 +250,15 @@ class GraphClassifier(MLPClassifierGraph):
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(
-                    f"layers[{index}] must be a skgraph.layers.Layer, got "
-                    f"{layer!r}."
+                    f"layers[{index}] must be a skgraph.layers.Layer, got {layer!r}."
                 )
             try:
                 layer.check()
             except ValueError as error:
                 raise ValueError(f"layers[{index}] {error}") from None
-        if self.solver not in _STOCHASTIC and any(_has_dropout(layer) for layer in layers):
+        if self.solver not in _STOCHASTIC and any(
+            _has_dropout(layer) for layer in layers
+        ):
             raise ValueError(
                 f"Dropout layers train only with solver='sgd' or 'adam', got "
                 f"solver={self.solver!r}: remove the Dropout layers or change "
@@ -312,7 +313,9 @@ class GraphClassifier(MLPClassifierGraph):
             X, Y, weights, batch_size, random_state
         )
         dropouts = [
-            node for node in objective.program.forward_nodes if isinstance(node, ops.Dropout)
+            node
+            for node in objective.program.forward_nodes
+            if isinstance(node, ops.Dropout)
         ]
         if dropouts:  # a draw only then: networks without dropout fit as the MLP
             rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))

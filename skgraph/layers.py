@@ -145,7 +145,9 @@ class Dense(Layer):
         """Raise a ``ValueError`` for a bad ``units`` or ``activation``."""
         units = self.units
         if isinstance(units, bool) or not isinstance(units, Integral) or units < 1:
-            raise ValueError(f"{self!r}: units must be a positive integer, got {units!r}.")
+            raise ValueError(
+                f"{self!r}: units must be a positive integer, got {units!r}."
+            )
         if self.activation not in ops.LAYER_ACTIVATIONS:
             raise ValueError(
                 f"{self!r}: unknown activation {self.activation!r}; use one of "
@@ -191,7 +193,9 @@ class Dropout(Layer):
         """Raise a ``ValueError`` for a ``rate`` outside [0, 1)."""
         rate = self.rate
         if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-            raise ValueError(f"{self!r}: rate must be a number in [0, 1), got {rate!r}.")
+            raise ValueError(
+                f"{self!r}: rate must be a number in [0, 1), got {rate!r}."
+            )
 
     def build(self, graph, x, n_inputs, *, name):
         """One :class:`skgraph.ops.Dropout` node; no parameters."""

@@ -153,7 +153,9 @@ def linear_graph(
     )
 
 
-def affine_layer(graph, x, n_inputs, n_units, suffix, *, fit_intercept=True, output=None):
+def affine_layer(
+    graph, x, n_inputs, n_units, suffix, *, fit_intercept=True, output=None
+):
     """Add ``x @ W + b`` to ``graph``: a hidden layer's, or the logits.
 
     Parameters
@@ -295,4 +297,11 @@ def mlp_graph(
     return _finish(graph, X, hidden, weights, biases, output, n_outputs, l1=l1)
 
 
-__all__ = ["Network", "affine_layer", "layers_graph", "linear_graph", "mlp_graph", "Parameter"]
+__all__ = [
+    "Network",
+    "affine_layer",
+    "layers_graph",
+    "linear_graph",
+    "mlp_graph",
+    "Parameter",
+]

@@ -703,9 +703,19 @@ class GELU(_Elementwise):
         return (g * (ndtr(x) + x * density),)
 
     def lower_onnx(self, builder, x):
-        """ONNX: ``x * 0.5 * (1 + Erf(x / sqrt(2)))``."""
+        """ONNX: ``x * 0.5 * (1 + Erf(x / sqrt(2)))``.
+
+        onnxruntime has ``Erf`` in single precision only: a double-precision
+        model evaluates it in float32 (``Cast`` there and back), which is
+        accurate to about 1e-7.
+        """
         scaled = builder.op("Mul", x, builder.constant(1.0 / np.sqrt(2.0), "rsqrt2"))
-        cdf = builder.op("Add", builder.op("Erf", scaled), builder.constant(1.0, "one"))
+        if builder.dtype == np.float64:
+            single = builder.op("Cast", scaled, to=1)  # TensorProto.FLOAT
+            erf = builder.op("Cast", builder.op("Erf", single), to=11)  # DOUBLE
+        else:
+            erf = builder.op("Erf", scaled)
+        cdf = builder.op("Add", erf, builder.constant(1.0, "one"))
         half_x = builder.op("Mul", x, builder.constant(0.5, "half"))
         return builder.op("Mul", half_x, cdf)
 
@@ -728,8 +738,13 @@ class LeakyReLU(_Elementwise):
         return (np.where(x > 0, g, g * g.dtype.type(self.negative_slope)),)
 
     def lower_onnx(self, builder, x):
-        """ONNX: ``LeakyRelu`` with ``alpha = negative_slope``."""
-        return builder.op("LeakyRelu", x, alpha=self.negative_slope)
+        """ONNX: ``Where(x > 0, x, negative_slope * x)``.
+
+        (onnxruntime's ``LeakyRelu`` has no double-precision kernel.)
+        """
+        zero = builder.constant(0.0, "zero")
+        scaled = builder.op("Mul", x, builder.constant(self.negative_slope, "slope"))
+        return builder.op("Where", builder.op("Greater", x, zero), x, scaled)
 
 
 class Softplus(_Elementwise):
@@ -739,14 +754,25 @@ class Softplus(_Elementwise):
     and accurate in both tails. Backward: ``g * sigmoid(x)``.
     """
 
-    _onnx_op = "Softplus"
-
     def forward(self, ctx, x):
         tail = np.log1p(_exp_minus_abs(x, np.empty_like(x)))
         return np.maximum(x, 0) + tail
 
     def backward(self, ctx, g, x):
         return (g * expit(x),)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Relu(x) + Log(1 + Exp(-Abs(x)))``, the stable form.
+
+        (onnxruntime's ``Softplus`` has no double-precision kernel.)
+        """
+        tail = builder.op("Exp", builder.op("Neg", builder.op("Abs", x)))
+        one = builder.constant(1.0, "one")
+        return builder.op(
+            "Add",
+            builder.op("Relu", x),
+            builder.op("Log", builder.op("Add", tail, one)),
+        )
 
 
 class SiLU(_Elementwise):

@@ -53,9 +53,7 @@ def test_dense_layers_are_hidden_layer_sizes_with_their_activation():
     layers = [Dense(8, activation="tanh"), Dense(5, activation="tanh")]
     y = (y_iris == 1).astype(int)  # binary: a sigmoid output
     graph = GraphClassifier(layers, max_iter=10, random_state=3).fit(X_iris, y)
-    mlp = MLPClassifierGraph((8, 5), "tanh", max_iter=10, random_state=3).fit(
-        X_iris, y
-    )
+    mlp = MLPClassifierGraph((8, 5), "tanh", max_iter=10, random_state=3).fit(X_iris, y)
     assert _same_parameters(graph, mlp)
     assert [W.shape for W in graph.coefs_] == [(4, 8), (8, 5), (5, 1)]
 
@@ -148,7 +146,7 @@ def test_a_layer_must_be_a_layer():
         GraphClassifier([100]).fit(X_iris, y_iris)
 
 
-# -- scikit-learn's machinery ------------------------------------------------------------
+# -- scikit-learn's machinery ---------------------------------------------------
 
 
 def test_deep_parameters_reach_one_layer_without_touching_shared_lists():
@@ -237,7 +235,7 @@ def test_callbacks_progress_and_a_drawable_graph(capsys):
     assert "dropout2" in dot and "compute: SiLU" in dot and "grad:" in dot
 
 
-# -- a user's own layer -------------------------------------------------------------------
+# -- a user's own layer --------------------------------------------------------
 
 
 class Residual(Layer):
