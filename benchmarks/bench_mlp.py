@@ -1,4 +1,4 @@
-"""MLPClassifierGraph beside scikit-learn's MLPClassifier and PyTorch on the CPU.
+"""MLPClassifierGraph and MLPRegressorGraph beside scikit-learn (and PyTorch).
 
 One hidden layer of 100 ReLU units, softmax output, ``alpha=1e-4``, on three
 10-class problems (digits, a 20,000 x 100 and a 60,000 x 784 synthetic one),
@@ -10,7 +10,10 @@ in float64 and float32:
   ``CrossEntropyLoss``, ``torch.optim.Adam`` with the weight decay that
   equals ``alpha / batch_size``, on the weights only);
 * **lbfgs**: seconds per L-BFGS iteration of ``MLPClassifierGraph`` and
-  ``MLPClassifier`` (which computes in float64 whatever the input).
+  ``MLPClassifier`` (which computes in float64 whatever the input);
+* **regressor**: the same two measures of ``MLPRegressorGraph`` and
+  ``MLPRegressor`` (squared error, one output, 100 ReLU units) on two
+  synthetic regression problems, in the same run.
 
 Each time is the difference of a longer and a shorter fit divided by the
 extra epochs (iterations), so validation and set-up are not counted for
@@ -25,7 +28,7 @@ PyTorch is optional (``pip install torch``); without it its columns say so.
 
 Usage::
 
-    python benchmarks/bench_mlp.py [--repeats R] [--quick]
+    python benchmarks/bench_mlp.py [--repeats R] [--quick] [--regressor-only]
 """
 
 from __future__ import annotations
@@ -39,12 +42,12 @@ import tracemalloc
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skgraph import MLPClassifierGraph
+from skgraph import MLPClassifierGraph, MLPRegressorGraph
 
 try:
     import torch
@@ -58,6 +61,12 @@ PROBLEMS = [
     ("digits 1,797 x 64", "digits", (2, 12), (2, 12)),
     ("20,000 x 100", (20_000, 100), (1, 4), (2, 8)),
     ("60,000 x 784", (60_000, 784), (1, 3), (1, 4)),
+]
+
+#: The regression problems, as PROBLEMS (targets of unit scale).
+REGRESSION_PROBLEMS = [
+    ("regression 5,000 x 50", (5_000, 50), (2, 8), (2, 8)),
+    ("regression 20,000 x 100", (20_000, 100), (1, 4), (2, 8)),
 ]
 
 
@@ -76,6 +85,16 @@ def load(spec):
         random_state=0,
     )
     return X, y
+
+
+def load_regression(spec):
+    """Standardised features and unit-scale targets of one regression problem."""
+    n_samples, n_features = spec
+    X, y = make_regression(
+        n_samples, n_features, n_informative=n_features // 2, noise=1.0, random_state=0
+    )
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X, y / y.std()
 
 
 # -- the contenders: each returns how many epochs / iterations it ran ------------
@@ -137,7 +156,12 @@ def torch_adam(n_epochs):
     return fit
 
 
-def contenders(solver, n_iter):
+def contenders(solver, n_iter, regression=False):
+    if regression:
+        return {
+            "graph": sklearn_like(MLPRegressorGraph, solver, n_iter),
+            "sklearn": sklearn_like(MLPRegressor, solver, n_iter),
+        }
     found = {
         "graph": sklearn_like(MLPClassifierGraph, solver, n_iter),
         "sklearn": sklearn_like(MLPClassifier, solver, n_iter),
@@ -150,11 +174,12 @@ def contenders(solver, n_iter):
 # -- measuring -------------------------------------------------------------------
 
 
-def per_step(solver, X, y, short, long, repeats):
+def per_step(solver, X, y, short, long, repeats, regression=False):
     """Median seconds per epoch (iteration) of each contender, interleaved."""
     times = {}
     for repeat in range(repeats):
-        shorts, longs = contenders(solver, short), contenders(solver, long)
+        shorts = contenders(solver, short, regression)
+        longs = contenders(solver, long, regression)
         names = list(shorts)
         names = names[repeat % len(names) :] + names[: repeat % len(names)]
         for name in names:
@@ -196,7 +221,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="digits only")
+    parser.add_argument(
+        "--regressor-only", action="store_true", help="only the regressor's table"
+    )
     args = parser.parse_args()
+    if args.regressor_only:
+        with threadpool_limits(limits=1):
+            regression_tables(args.repeats, args.quick)
+        return
     if torch is not None:
         torch.set_num_threads(1)
     problems = PROBLEMS[:1] if args.quick else PROBLEMS
@@ -244,6 +276,8 @@ def main():
         print("|---|---|---:|---:|---:|")
         print("\n".join(lbfgs_rows))
 
+        regression_tables(args.repeats, args.quick)
+
         label, spec, _, _ = problems[-1]
         X, y = load(spec)
         print(f"\nPeak memory allocated during fit, {label} float64 (MB)\n")
@@ -254,6 +288,34 @@ def main():
             sk = peak_memory(sklearn_like(MLPClassifier, solver, n_iter), X, y)
             row = [solver, f"{graph / 2**20:.1f}", f"{sk / 2**20:.1f}"]
             print("| " + " | ".join(row) + f" | {graph / sk:.2f} |")
+
+
+def regression_tables(repeats, quick):
+    """MLPRegressorGraph beside MLPRegressor: adam per epoch, lbfgs per iteration."""
+    problems = REGRESSION_PROBLEMS[:1] if quick else REGRESSION_PROBLEMS
+    rows, ratios = [], []
+    for label, spec, epochs, iterations in problems:
+        X64, y = load_regression(spec)
+        for dtype in (np.float64, np.float32):
+            X = X64.astype(dtype)
+            for solver, steps in (("adam", epochs), ("lbfgs", iterations)):
+                times = per_step(solver, X, y, *steps, repeats, regression=True)
+                ratio = times["graph"] / times["sklearn"]
+                ratios.append(ratio)
+                rows.append(
+                    f"| {label} | {np.dtype(dtype).name} | {solver} | "
+                    f"{_ms(times['graph'])} | {_ms(times['sklearn'])} | "
+                    f"{ratio:.2f} |"
+                )
+    print("\nRegressor (squared error, 100 ReLU units), milliseconds per epoch")
+    print("(adam, batch 200) or per iteration (lbfgs)\n")
+    print("| problem | dtype | solver | graph | sklearn | graph/sklearn |")
+    print("|---|---|---|---:|---:|---:|")
+    print("\n".join(rows))
+    print(
+        f"\nRegressor median graph/sklearn: {statistics.median(ratios):.2f} "
+        f"(worst {max(ratios):.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from skgraph import layers, ops
 from skgraph._graph_estimators import GraphClassifier
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
+from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
@@ -21,6 +22,7 @@ __all__ = [
     "LogisticRegressionGraph",
     "MLPClassifierGraph",
     "GraphClassifier",
+    "MLPRegressorGraph",
     "Graph",
     "Input",
     "Parameter",

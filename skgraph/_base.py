@@ -1,5 +1,6 @@
-"""What both classifiers share: validation, label and weight encoding, the
-training feed, and prediction from the graph's logits.
+"""What the estimators share (validation, the training feed) and the layers of
+the classifiers (label and weight encoding, prediction from the logits) and
+of the regressors (targets, prediction).
 
 The path of the data through ``fit`` is one straight line: validate -> encode
 labels and weights -> build the graph -> minimise its objective -> unpack the
@@ -14,7 +15,7 @@ import functools
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -117,15 +118,16 @@ class _Targets:
         self.output = output
 
 
-class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
-    """Base of the skgraph classifiers (not for direct use).
+class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
+    """What every skgraph estimator shares (not for direct use).
 
     Subclasses set ``self._network`` (a :class:`~skgraph.networks.Network`)
     and ``self.graph_`` in ``fit``, and define ``_penalty_coefficient`` (the
-    L2 strength before it is divided by the sum of the weights ``S``).
+    L2 strength before it is divided by the sum of the weights ``S``),
+    ``_validate_training_data``, ``_encode_targets`` and
+    ``_effective_weights``.
     """
 
-    _supports_multilabel = False
     _fit_mutable_state = ()
 
     def _fit_callbacks(self, network, X, y, sample_weight, max_iter):
@@ -147,22 +149,23 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.classifier_tags.multi_label = self._supports_multilabel
         return tags
 
-    # -- validation and encoding ---------------------------------------------------
-    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
-        """Checked ``X`` (float64/float32, CSR/CSC), ``y`` and ``sample_weight``."""
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True, **target):
+        """Checked ``X`` (float64/float32, CSR/CSC), ``y`` and ``sample_weight``.
+
+        ``target`` holds the keywords of scikit-learn's ``validate_data`` that
+        say what ``y`` may be (e.g. ``multi_output``, ``y_numeric``).
+        """
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=_SPARSE_FORMATS,
             dtype=_FLOATS,
-            multi_output=self._supports_multilabel,
             reset=reset,
+            **target,
         )
-        _check_classification_targets(y)
         if sample_weight is None:  # what _check_sample_weight makes, less its cost
             return X, y, np.ones(X.shape[0], dtype=X.dtype)
         # Negative weights are accepted, as scikit-learn's estimators do.
@@ -174,6 +177,85 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         return validate_data(
             self, X, accept_sparse=_SPARSE_FORMATS, dtype=_FLOATS, reset=False
         )
+
+    def _training_feed(self, network, X, targets, weights):
+        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
+
+        ``weights=None`` means that every sample weighs one: ``S`` is the
+        number of samples and the loss nodes take the plain mean, with no
+        weight vector to make or read.
+        """
+        if weights is None:
+            total, normalized = float(X.shape[0]), None
+        else:
+            total = float(weights.sum(dtype=np.float64))
+            if not total > 0.0:
+                raise ValueError(
+                    "The sample weights (times class weights) sum to "
+                    f"{total}; they must have a positive sum."
+                )
+            normalized = weights / X.dtype.type(total)
+        feed = {
+            network.X: X,
+            network.y: targets.Y,
+            network.sample_weight: normalized,
+            network.l2_strength: self._penalty_coefficient() / total,
+        }
+        if network.l1_strength is not None:  # elastic net: l1_ratio / (C S)
+            feed[network.l1_strength] = self._l1_coefficient() / total
+        return feed
+
+    def _training_objective(self, X, y, sample_weight=None):
+        """``(graph, objective node, feed)`` of the fitted model on ``(X, y)``.
+
+        Used by :func:`skgraph.check_gradients` to check the training
+        objective at the fitted parameters: its smooth part, the whole
+        objective less an L1 penalty (``|w|`` has no derivative at the zeros
+        of a sparse model). The feed also holds the L1 strength, so a pass
+        through ``graph_``'s full ``objective`` node can use it as well.
+        """
+        check_is_fitted(self)
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=False
+        )
+        targets = self._encode_targets(y, X.dtype)
+        weights = self._effective_weights(targets, sample_weight)
+        feed = self._training_feed(self._network, X, targets, weights)
+        return self.graph_, self._network.smooth_objective, feed
+
+    def _warn_if_not_converged(self, result, advice):
+        """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
+
+        A fixed-step ``"gd"`` whose loss went up at some iteration is told
+        that its step (``_step_parameter``) is too large.
+        """
+        if self.solver == "gd" and result.loss_increased:
+            step = self._step_parameter
+            advice = (
+                f"The loss increased during the fit: {step}="
+                f"{getattr(self, step)!r} is too large a step for this data; "
+                f"use a smaller {step}.\n{advice}"
+            )
+        warn_if_not_converged(self.solver, result, self.max_iter, advice)
+
+
+class GraphClassifierMixin(ClassifierMixin, _BaseGraphEstimator):
+    """Base of the skgraph classifiers (not for direct use): label encoding,
+    class weights and prediction from the graph's logits."""
+
+    _supports_multilabel = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = self._supports_multilabel
+        return tags
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
+        X, y, sample_weight = super()._validate_training_data(
+            X, y, sample_weight, reset=reset, multi_output=self._supports_multilabel
+        )
+        _check_classification_targets(y)
+        return X, y, sample_weight
 
     def _fit_classes(self, y, classes=None):
         """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
@@ -229,51 +311,6 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         per_class = per_class_weights(class_weight, self.classes_, class_totals)
         return sample_weight * per_class[targets.codes].astype(sample_weight.dtype)
 
-    def _training_feed(self, network, X, targets, weights):
-        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
-
-        ``weights=None`` means that every sample weighs one: ``S`` is the
-        number of samples and the loss nodes take the plain mean, with no
-        weight vector to make or read.
-        """
-        if weights is None:
-            total, normalized = float(X.shape[0]), None
-        else:
-            total = float(weights.sum(dtype=np.float64))
-            if not total > 0.0:
-                raise ValueError(
-                    "The sample weights (times class weights) sum to "
-                    f"{total}; they must have a positive sum."
-                )
-            normalized = weights / X.dtype.type(total)
-        feed = {
-            network.X: X,
-            network.y: targets.Y,
-            network.sample_weight: normalized,
-            network.l2_strength: self._penalty_coefficient() / total,
-        }
-        if network.l1_strength is not None:  # elastic net: l1_ratio / (C S)
-            feed[network.l1_strength] = self._l1_coefficient() / total
-        return feed
-
-    def _training_objective(self, X, y, sample_weight=None):
-        """``(graph, objective node, feed)`` of the fitted model on ``(X, y)``.
-
-        Used by :func:`skgraph.check_gradients` to check the training
-        objective at the fitted parameters: its smooth part, the whole
-        objective less an L1 penalty (``|w|`` has no derivative at the zeros
-        of a sparse model). The feed also holds the L1 strength, so a pass
-        through ``graph_``'s full ``objective`` node can use it as well.
-        """
-        check_is_fitted(self)
-        X, y, sample_weight = self._validate_training_data(
-            X, y, sample_weight, reset=False
-        )
-        targets = self._encode_targets(y, X.dtype)
-        weights = self._effective_weights(targets, sample_weight)
-        feed = self._training_feed(self._network, X, targets, weights)
-        return self.graph_, self._network.smooth_objective, feed
-
     def _distributed_problem(self, X, y, sample_weight, build_network):
         """``(network, objective)`` of a full-batch fit on Dask arrays.
 
@@ -294,21 +331,6 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             self._penalty_coefficient() / problem.total,
         )
         return network, objective, problem
-
-    def _warn_if_not_converged(self, result, advice):
-        """scikit-learn's ConvergenceWarning for a full-batch fit, plus ``advice``.
-
-        A fixed-step ``"gd"`` whose loss went up at some iteration is told
-        that its step (``_step_parameter``) is too large.
-        """
-        if self.solver == "gd" and result.loss_increased:
-            step = self._step_parameter
-            advice = (
-                f"The loss increased during the fit: {step}="
-                f"{getattr(self, step)!r} is too large a step for this data; "
-                f"use a smaller {step}.\n{advice}"
-            )
-        warn_if_not_converged(self.solver, result, self.max_iter, advice)
 
     # -- prediction ----------------------------------------------------------------
     def _logits(self, X):
@@ -395,3 +417,49 @@ class GraphClassifierMixin(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         if Z.shape[1] == 1:
             return self.classes_[(Z[:, 0] > 0).astype(int)]
         return self.classes_[np.argmax(Z, axis=1)]
+
+
+class GraphRegressorMixin(RegressorMixin, _BaseGraphEstimator):
+    """Base of the skgraph regressors (not for direct use): numeric targets,
+    one or several outputs, predictions from the graph's ``prediction`` node.
+
+    Subclasses say which output link their loss uses in ``_output``.
+    """
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
+        return super()._validate_training_data(
+            X, y, sample_weight, reset=reset, multi_output=True, y_numeric=True
+        )
+
+    def _encode_targets(self, y, dtype):
+        """``y`` as the loss node's (n_samples, n_outputs) targets."""
+        Y = np.asarray(y, dtype=dtype)
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        output = self._output()
+        if output == "exp" and (Y < 0).any():
+            raise ValueError(
+                f"loss={self.loss!r} needs non-negative targets y; the smallest "
+                f"is {Y.min()}."
+            )
+        return _Targets(Y, None, output)
+
+    def _effective_weights(self, targets, sample_weight):
+        return sample_weight
+
+    @dask_aware
+    def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per output; 1-D where the model has one output.
+        """
+        X = self._validate_X(X)
+        node = self._network.prediction
+        Y = self.graph_.forward(node, {self._network.X: X}).value(node)
+        return Y[:, 0] if Y.shape[1] == 1 else Y

@@ -49,7 +49,383 @@ def _is_stochastic(estimator):
     return True
 
 
-class MLPClassifierGraph(GraphClassifierMixin):
+class _BaseMLPGraph:
+    """The multilayer perceptrons' training (not for direct use).
+
+    Everything between validated data and fitted attributes: the graph and
+    its scikit-learn initialisation, warm starts, the five solvers, early
+    stopping and the parameter views. A subclass (with a classifier's or a
+    regressor's base after this one) supplies ``_training_targets``,
+    ``_stratify`` and ``_validation_score``.
+    """
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_network")
+
+    # -- the parameters, as views into the graph ----------------------------------
+    @property
+    def coefs_(self):
+        check_is_fitted(self)
+        return [W.value for W in self._network.weights]
+
+    @coefs_.setter
+    def coefs_(self, coefs):
+        self._assign(self._network_for("coefs_").weights, coefs, "coefs_")
+
+    @property
+    def intercepts_(self):
+        check_is_fitted(self)
+        return [b.value for b in self._network.biases]
+
+    @intercepts_.setter
+    def intercepts_(self, intercepts):
+        self._assign(self._network_for("intercepts_").biases, intercepts, "intercepts_")
+
+    def _network_for(self, name):
+        if not hasattr(self, "_network"):
+            raise AttributeError(
+                f"{name} can only be assigned on a fitted {type(self).__name__}: "
+                "fit it first (e.g. with max_iter=1) to build its graph."
+            )
+        return self._network
+
+    @staticmethod
+    def _assign(params, arrays, name):
+        arrays = list(arrays)
+        shapes = [p.shape for p in params]
+        new_shapes = [np.shape(a) for a in arrays]
+        if new_shapes != shapes:
+            raise ValueError(
+                f"{name} must be {len(shapes)} arrays of shapes {shapes}, got "
+                f"shapes {new_shapes}."
+            )
+        for param, array in zip(params, arrays, strict=True):
+            param.value = array
+
+    _step_parameter = "learning_rate_init"
+    _fit_mutable_state = ("_state", "_optimizer")
+
+    def _penalty_coefficient(self):
+        return self.alpha
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if np.iterable(sizes) else [sizes]
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    # -- fitting --------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (float32 stays float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or a 0/1 indicator matrix (multilabel) for a
+            classifier; the target values for a regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @restore_on_error
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, incremental)
+        hidden = self._hidden_sizes()
+        unweighted = (
+            sample_weight is None and getattr(self, "class_weight", None) is None
+        )
+        first_pass = not hasattr(self, "graph_") or not (self.warm_start or incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=first_pass
+        )
+        targets = self._training_targets(y, first_pass, incremental, classes)
+        if not first_pass:
+            X = X.astype(self.graph_.dtype, copy=False)
+        weights = self._checked_weights(targets, sample_weight)
+        if unweighted:  # all ones: the objectives need no array for that
+            weights = sample_weight = None
+        if not (self.early_stopping and self.solver in _STOCHASTIC):
+            targets.codes = None  # only the validation split needs them
+        random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._build(X.shape[1], hidden, targets, X.dtype, random_state)
+            self._state = TrainingState()
+            self.t_ = 0
+        else:
+            self._check_architecture(hidden, targets)
+
+        callbacks = self._fit_callbacks(
+            self._network, X, y, sample_weight, 1 if incremental else self.max_iter
+        )
+        callbacks.start(self.graph_.theta)
+        if self.solver in _STOCHASTIC:
+            self._fit_stochastic(
+                X,
+                targets,
+                weights,
+                sample_weight,
+                random_state,
+                incremental,
+                callbacks.hook(),
+            )
+        else:
+            objective = self._full_batch_objective(X, targets, weights)
+            self._fit_full_batch(objective, X.shape[0], callbacks.hook())
+        self._finish_fit(callbacks)
+        return self
+
+    def _full_batch_objective(self, X, targets, weights):
+        widest = max(W.shape[1] for W in self._network.weights)
+        return FullBatchObjective(
+            self._network,
+            X,
+            targets.Y,
+            weights,
+            self.alpha,
+            block_size=max(1, _BLOCK_ELEMENTS // widest),
+        )
+
+    def _checked_weights(self, targets, sample_weight):
+        """``s_i``, checked to have a positive sum."""
+        weights = self._effective_weights(targets, sample_weight)
+        total = float(weights.sum(dtype=np.float64))
+        if not total > 0.0:
+            raise ValueError(
+                f"The sample weights (times class weights) sum to {total}; they "
+                "must have a positive sum."
+            )
+        return weights
+
+    def _fit_dask(self, X, y, sample_weight, incremental):
+        """A full-batch fit on Dask arrays, each chunk's pass on its worker."""
+        if incremental or self.solver in _STOCHASTIC:
+            raise ValueError(
+                f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
+                "full-batch solver ('lbfgs', 'cg', 'gd'), or train with "
+                "partial_fit over the chunks, e.g. with "
+                "dask_ml.wrappers.Incremental."
+            )
+        hidden = self._hidden_sizes()
+        random_state = check_random_state(self.random_state)
+        warm = self.warm_start and hasattr(self, "graph_")
+        previous = self.graph_.theta.copy() if warm else None
+
+        def build(n_features, n_outputs, output, dtype):
+            targets = _Targets(np.empty((0, n_outputs)), None, output)
+            self._build(n_features, hidden, targets, dtype, random_state)
+            if previous is not None:
+                if previous.shape != self.graph_.theta.shape:
+                    raise ValueError(
+                        "warm_start=True: the fitted network does not match this "
+                        "data and hidden_layer_sizes. Set warm_start=False."
+                    )
+                self.graph_.set_flat(previous)
+            return self._network
+
+        _, objective, problem = self._distributed_problem(X, y, sample_weight, build)
+        self._state = TrainingState()
+        self.t_ = 0
+        callbacks = self._fit_callbacks(
+            self._network, problem.X, y, sample_weight, self.max_iter
+        )
+        callbacks.start(self.graph_.theta)
+        self._fit_full_batch(objective, problem.X.shape[0], callbacks.hook())
+        objective.close()
+        self._finish_fit(callbacks)
+        return self
+
+    def _finish_fit(self, callbacks):
+        state = self._state
+        self.loss_curve_ = state.loss_curve
+        self.best_loss_ = state.best_loss
+        self.validation_scores_ = state.validation_scores
+        self.best_validation_score_ = state.best_validation_score
+        if not np.isfinite(self.graph_.theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+        callbacks.close()
+
+    def _build(self, n_features, hidden, targets, dtype, random_state):
+        """The graph, initialised as scikit-learn's MLP (Glorot uniform)."""
+        n_outputs = targets.Y.shape[1]
+        network = mlp_graph(
+            n_features,
+            hidden,
+            n_outputs,
+            activation=self.activation,
+            output=targets.output,
+            dtype=dtype,
+        )
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for W, b in zip(network.weights, network.biases, strict=True):
+            fan_in, fan_out = W.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            # The same draws, in the same order, as scikit-learn's _init_coef.
+            W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
+            b.value = random_state.uniform(-bound, bound, fan_out)
+        self._network = network
+        self._hidden = tuple(hidden)
+        self._activation = self.activation
+        self.graph_ = network.graph
+        self.n_layers_ = len(hidden) + 2
+        self.n_outputs_ = n_outputs
+        self.out_activation_ = targets.output
+        self._optimizer = None
+
+    def _check_architecture(self, hidden, targets):
+        """A warm start continues the fitted network: same layer sizes."""
+        if targets.Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, which "
+                f"has {self.n_outputs_} outputs; y has {targets.Y.shape[1]}. "
+                "Set warm_start=False to fit a new network."
+            )
+        if tuple(hidden) != self._hidden:
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, whose "
+                f"hidden_layer_sizes are {self._hidden}; got {tuple(hidden)}. "
+                "Set warm_start=False to fit a new network."
+            )
+        if self.activation != self._activation:  # same weights, new activation
+            theta = self.graph_.theta
+            rng = check_random_state(0)  # the draws are overwritten at once
+            self._build(self.n_features_in_, hidden, targets, theta.dtype, rng)
+            self.graph_.set_flat(theta)
+
+    def _fit_full_batch(self, objective, n_samples, callback):
+        result = minimize(
+            objective,
+            self.graph_.theta,
+            self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            learning_rate=self.learning_rate_init,
+            options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
+            verbose=self.verbose,
+            callback=callback,
+        )
+        self.graph_.set_flat(result.theta)
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self.t_ += result.n_iter * n_samples
+        state = self._state
+        state.loss_curve.extend(result.loss_curve)
+        if state.best_loss is None or state.validation_scores is not None:
+            state.best_loss = np.inf  # a full-batch fit after early stopping
+        state.best_loss = min([state.best_loss, *result.loss_curve])
+        self._warn_if_not_converged(result, "")
+
+    def _new_optimizer(self):
+        n, dtype = self.graph_.n_parameters, self.graph_.dtype
+        if self.solver == "sgd":
+            return SGD(
+                n,
+                dtype,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return Adam(
+            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+        )
+
+    def _fit_stochastic(
+        self, X, targets, weights, sample_weight, random_state, incremental, callback
+    ):
+        optimizer = getattr(self, "_optimizer", None)
+        kind = SGD if self.solver == "sgd" else Adam
+        if not incremental or not isinstance(optimizer, kind):
+            optimizer = self._optimizer = self._new_optimizer()
+        n_samples = X.shape[0]
+        order, validation = None, None
+        if self.early_stopping:
+            order, validation = self._validation_split(
+                X, targets, sample_weight, random_state
+            )
+            n_samples = len(order)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is "
+                    "going to be clipped",
+                    stacklevel=3,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        targets.Y = np.ascontiguousarray(targets.Y)  # rows are gathered from it
+        objective = self._minibatch_objective(
+            X, targets.Y, weights, batch_size, random_state
+        )
+        self.n_iter_, self.loss_ = run_epochs(
+            objective,
+            optimizer,
+            self.graph_.theta,
+            self._state,
+            order=order,
+            batch_size=batch_size,
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            random_state=random_state,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validation=validation,
+            incremental=incremental,
+            verbose=self.verbose,
+            callback=callback,
+        )
+        self.t_ = self._state.n_seen
+
+    def _minibatch_objective(self, X, Y, weights, batch_size, random_state):
+        """The objective of the mini-batch solvers (a hook for subclasses)."""
+        return MiniBatchObjective(self._network, X, Y, weights, self.alpha, batch_size)
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
+        X, y, sample_weight = super()._validate_training_data(
+            X, y, sample_weight, reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, sample_weight
+
+    def _validation_split(self, X, targets, sample_weight, random_state):
+        """Training rows, and the score of the held-out rows (a callable)."""
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=self._stratify(targets),
+        )
+        if len(val) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        w_val = None if sample_weight is None else sample_weight[val]
+        return train, self._validation_score(X[val], targets, val, w_val)
+
+
+class MLPClassifierGraph(_BaseMLPGraph, GraphClassifierMixin):
     """Multi-layer perceptron classifier whose model is a computation graph.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -335,85 +711,6 @@ class MLPClassifierGraph(GraphClassifierMixin):
         self.max_fun = max_fun
         self.class_weight = class_weight
 
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "_network")
-
-    # -- the parameters, as views into the graph ----------------------------------
-    @property
-    def coefs_(self):
-        check_is_fitted(self)
-        return [W.value for W in self._network.weights]
-
-    @coefs_.setter
-    def coefs_(self, coefs):
-        self._assign(self._network_for("coefs_").weights, coefs, "coefs_")
-
-    @property
-    def intercepts_(self):
-        check_is_fitted(self)
-        return [b.value for b in self._network.biases]
-
-    @intercepts_.setter
-    def intercepts_(self, intercepts):
-        self._assign(self._network_for("intercepts_").biases, intercepts, "intercepts_")
-
-    def _network_for(self, name):
-        if not hasattr(self, "_network"):
-            raise AttributeError(
-                f"{name} can only be assigned on a fitted {type(self).__name__}: "
-                "fit it first (e.g. with max_iter=1) to build its graph."
-            )
-        return self._network
-
-    @staticmethod
-    def _assign(params, arrays, name):
-        arrays = list(arrays)
-        shapes = [p.shape for p in params]
-        new_shapes = [np.shape(a) for a in arrays]
-        if new_shapes != shapes:
-            raise ValueError(
-                f"{name} must be {len(shapes)} arrays of shapes {shapes}, got "
-                f"shapes {new_shapes}."
-            )
-        for param, array in zip(params, arrays, strict=True):
-            param.value = array
-
-    _step_parameter = "learning_rate_init"
-    _fit_mutable_state = ("_state", "_optimizer")
-
-    def _penalty_coefficient(self):
-        return self.alpha
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {sizes}."
-            )
-        return [int(s) for s in sizes]
-
-    # -- fitting --------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (float32 stays float32).
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or a 0/1 indicator matrix (multilabel).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -443,33 +740,14 @@ class MLPClassifierGraph(GraphClassifierMixin):
             )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _validate_training_data(self, X, y, sample_weight, *, reset=True):
-        X, y, sample_weight = super()._validate_training_data(
-            X, y, sample_weight, reset=reset
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, y, sample_weight
-
-    @restore_on_error
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight, incremental)
-        hidden = self._hidden_sizes()
-        unweighted = sample_weight is None and self.class_weight is None
-        first_pass = not hasattr(self, "graph_") or not (self.warm_start or incremental)
-        if incremental:
-            if self.early_stopping:
-                raise ValueError("partial_fit does not support early_stopping=True")
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight='balanced' is not supported for partial_fit: pass "
-                    "weights computed on the whole data, e.g. with "
-                    "sklearn.utils.class_weight.compute_class_weight."
-                )
-        X, y, sample_weight = self._validate_training_data(
-            X, y, sample_weight, reset=first_pass
-        )
+    def _training_targets(self, y, first_pass, incremental, classes):
+        """Set or check ``classes_``; ``y`` encoded as the loss's targets."""
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: pass "
+                "weights computed on the whole data, e.g. with "
+                "sklearn.utils.class_weight.compute_class_weight."
+            )
         if first_pass:
             if incremental and classes is None and y.ndim == 1:
                 raise ValueError(
@@ -478,105 +756,7 @@ class MLPClassifierGraph(GraphClassifierMixin):
             self._fit_classes(y, classes)
         else:
             self._check_same_classes(y, incremental)
-            X = X.astype(self.graph_.dtype, copy=False)
-        targets = self._encode_targets(y, np.bool_)  # each step casts its rows
-        weights = self._effective_weights(targets, sample_weight)
-        total = float(weights.sum(dtype=np.float64))
-        if not total > 0.0:
-            raise ValueError(
-                f"The sample weights (times class weights) sum to {total}; they "
-                "must have a positive sum."
-            )
-        if unweighted:  # all ones: the objectives need no array for that
-            weights = sample_weight = None
-        if not (self.early_stopping and self.solver in _STOCHASTIC):
-            targets.codes = None  # only the validation split needs them
-        random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._build(X.shape[1], hidden, targets, X.dtype, random_state)
-            self._state = TrainingState()
-            self.t_ = 0
-        else:
-            self._check_architecture(hidden, targets)
-
-        callbacks = self._fit_callbacks(
-            self._network, X, y, sample_weight, 1 if incremental else self.max_iter
-        )
-        callbacks.start(self.graph_.theta)
-        if self.solver in _STOCHASTIC:
-            self._fit_stochastic(
-                X,
-                targets,
-                weights,
-                sample_weight,
-                random_state,
-                incremental,
-                callbacks.hook(),
-            )
-        else:
-            widest = max(W.shape[1] for W in self._network.weights)
-            objective = FullBatchObjective(
-                self._network,
-                X,
-                targets.Y,
-                weights,
-                self.alpha,
-                block_size=max(1, _BLOCK_ELEMENTS // widest),
-            )
-            self._fit_full_batch(objective, X.shape[0], callbacks.hook())
-        self._finish_fit(callbacks)
-        return self
-
-    def _fit_dask(self, X, y, sample_weight, incremental):
-        """A full-batch fit on Dask arrays, each chunk's pass on its worker."""
-        if incremental or self.solver in _STOCHASTIC:
-            raise ValueError(
-                f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
-                "full-batch solver ('lbfgs', 'cg', 'gd'), or train with "
-                "partial_fit over the chunks, e.g. with "
-                "dask_ml.wrappers.Incremental."
-            )
-        hidden = self._hidden_sizes()
-        random_state = check_random_state(self.random_state)
-        warm = self.warm_start and hasattr(self, "graph_")
-        previous = self.graph_.theta.copy() if warm else None
-
-        def build(n_features, n_outputs, output, dtype):
-            targets = _Targets(np.empty((0, n_outputs)), None, output)
-            self._build(n_features, hidden, targets, dtype, random_state)
-            if previous is not None:
-                if previous.shape != self.graph_.theta.shape:
-                    raise ValueError(
-                        "warm_start=True: the fitted network does not match this "
-                        "data and hidden_layer_sizes. Set warm_start=False."
-                    )
-                self.graph_.set_flat(previous)
-            return self._network
-
-        _, objective, problem = self._distributed_problem(X, y, sample_weight, build)
-        self._state = TrainingState()
-        self.t_ = 0
-        callbacks = self._fit_callbacks(
-            self._network, problem.X, y, sample_weight, self.max_iter
-        )
-        callbacks.start(self.graph_.theta)
-        self._fit_full_batch(objective, problem.X.shape[0], callbacks.hook())
-        objective.close()
-        self._finish_fit(callbacks)
-        return self
-
-    def _finish_fit(self, callbacks):
-        state = self._state
-        self.loss_curve_ = state.loss_curve
-        self.best_loss_ = state.best_loss
-        self.validation_scores_ = state.validation_scores
-        self.best_validation_score_ = state.best_validation_score
-        if not np.isfinite(self.graph_.theta).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
-            )
-        callbacks.close()
+        return self._encode_targets(y, np.bool_)  # each step casts its rows
 
     def _check_same_classes(self, y, incremental):
         if self._is_multilabel:
@@ -594,157 +774,15 @@ class MLPClassifierGraph(GraphClassifierMixin):
                 f"has {labels}"
             )
 
-    def _build(self, n_features, hidden, targets, dtype, random_state):
-        """The graph, initialised as scikit-learn's MLP (Glorot uniform)."""
-        n_outputs = targets.Y.shape[1]
-        network = mlp_graph(
-            n_features,
-            hidden,
-            n_outputs,
-            activation=self.activation,
-            output=targets.output,
-            dtype=dtype,
-        )
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for W, b in zip(network.weights, network.biases, strict=True):
-            fan_in, fan_out = W.shape
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            # The same draws, in the same order, as scikit-learn's _init_coef.
-            W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
-            b.value = random_state.uniform(-bound, bound, fan_out)
-        self._network = network
-        self._hidden = tuple(hidden)
-        self._activation = self.activation
-        self.graph_ = network.graph
-        self.n_layers_ = len(hidden) + 2
-        self.n_outputs_ = n_outputs
-        self.out_activation_ = targets.output
-        self._optimizer = None
-
-    def _check_architecture(self, hidden, targets):
-        """A warm start continues the fitted network: same layer sizes."""
-        if tuple(hidden) != self._hidden:
-            raise ValueError(
-                "warm_start and partial_fit continue the fitted network, whose "
-                f"hidden_layer_sizes are {self._hidden}; got {tuple(hidden)}. "
-                "Set warm_start=False to fit a new network."
-            )
-        if self.activation != self._activation:  # same weights, new activation
-            theta = self.graph_.theta
-            rng = check_random_state(0)  # the draws are overwritten at once
-            self._build(self.n_features_in_, hidden, targets, theta.dtype, rng)
-            self.graph_.set_flat(theta)
-
-    def _fit_full_batch(self, objective, n_samples, callback):
-        result = minimize(
-            objective,
-            self.graph_.theta,
-            self.solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            learning_rate=self.learning_rate_init,
-            options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
-            verbose=self.verbose,
-            callback=callback,
-        )
-        self.graph_.set_flat(result.theta)
-        self.n_iter_ = result.n_iter
-        self.loss_ = result.loss
-        self.t_ += result.n_iter * n_samples
-        state = self._state
-        state.loss_curve.extend(result.loss_curve)
-        if state.best_loss is None or state.validation_scores is not None:
-            state.best_loss = np.inf  # a full-batch fit after early stopping
-        state.best_loss = min([state.best_loss, *result.loss_curve])
-        self._warn_if_not_converged(result, "")
-
-    def _new_optimizer(self):
-        n, dtype = self.graph_.n_parameters, self.graph_.dtype
-        if self.solver == "sgd":
-            return SGD(
-                n,
-                dtype,
-                self.learning_rate_init,
-                self.learning_rate,
-                self.momentum,
-                self.nesterovs_momentum,
-                self.power_t,
-            )
-        return Adam(
-            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-        )
-
-    def _fit_stochastic(
-        self, X, targets, weights, sample_weight, random_state, incremental, callback
-    ):
-        optimizer = getattr(self, "_optimizer", None)
-        kind = SGD if self.solver == "sgd" else Adam
-        if not incremental or not isinstance(optimizer, kind):
-            optimizer = self._optimizer = self._new_optimizer()
-        n_samples = X.shape[0]
-        order, validation = None, None
-        if self.early_stopping:
-            order, validation = self._validation_split(
-                X, targets, sample_weight, random_state
-            )
-            n_samples = len(order)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is "
-                    "going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        targets.Y = np.ascontiguousarray(targets.Y)  # rows are gathered from it
-        objective = self._minibatch_objective(
-            X, targets.Y, weights, batch_size, random_state
-        )
-        self.n_iter_, self.loss_ = run_epochs(
-            objective,
-            optimizer,
-            self.graph_.theta,
-            self._state,
-            order=order,
-            batch_size=batch_size,
-            max_iter=self.max_iter,
-            shuffle=self.shuffle,
-            random_state=random_state,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            validation=validation,
-            incremental=incremental,
-            verbose=self.verbose,
-            callback=callback,
-        )
-        self.t_ = self._state.n_seen
-
-    def _minibatch_objective(self, X, Y, weights, batch_size, random_state):
-        """The objective of the mini-batch solvers (a hook for subclasses)."""
-        return MiniBatchObjective(self._network, X, Y, weights, self.alpha, batch_size)
-
-    def _validation_split(self, X, targets, sample_weight, random_state):
-        """Training rows, and the accuracy on the held-out rows (a callable)."""
+    def _stratify(self, targets):
         # As scikit-learn: only a single-output target (binary) is stratified,
         # by its encoded column, so the same seed holds out the same rows (and
         # a class too small to split raises scikit-learn's own error).
-        single_output = targets.Y.shape[1] == 1
-        train, val = train_test_split(
-            np.arange(X.shape[0]),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=targets.Y if single_output else None,
-        )
-        if len(val) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        X_val, Y_val = X[val], targets.Y[val]
-        w_val = None if sample_weight is None else sample_weight[val]
+        return targets.Y if targets.Y.shape[1] == 1 else None
+
+    def _validation_score(self, X_val, targets, val, w_val):
+        """The accuracy on the held-out rows ``val``, a callable."""
+        Y_val = targets.Y[val]
         codes_val = None if targets.codes is None else targets.codes[val]
         network = self._network
         program = self.graph_.program((network.logits,))
@@ -761,4 +799,4 @@ class MLPClassifierGraph(GraphClassifierMixin):
                 correct = Z.argmax(axis=1) == codes_val
             return float(np.average(correct, weights=w_val))
 
-        return train, accuracy
+        return accuracy

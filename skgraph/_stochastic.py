@@ -237,7 +237,11 @@ class _RowObjective:
         program, trace = self.program, self.trace
         program.forward(feed, trace)
         program.backward(trace)
-        return float(trace.values[self.objective.index])
+        value = float(trace.values[self.objective.index])
+        share = network.reported_loss_share
+        if share != 1.0:  # scikit-learn's report of a multi-output squared error
+            value -= (1.0 - share) * float(trace.values[network.loss.index])
+        return value
 
 
 class MiniBatchObjective(_RowObjective):

@@ -41,8 +41,8 @@ class Network:
         that training minimises.
     weights, biases : list of Parameter
         The layers' weight matrices and bias vectors (``biases`` may be empty).
-    output : {"logistic", "softmax"}
-        The link of the output layer.
+    output : {"logistic", "softmax", "identity", "exp"}
+        The link of the output layer (the last two for regression).
     l1_strength : Input or None
         Scalar strength of the L1 penalty (``l1_ratio / (C S)``), when the
         graph has one.
@@ -54,6 +54,14 @@ class Network:
         there is no L1 penalty).
     layer_nodes : list of skgraph.layers.LayerNodes
         What each user-given layer added (:func:`layers_graph` only).
+    prediction : Node
+        What a regressor predicts: ``logits`` through the output's link
+        (``logits`` itself for the identity; for a classifier, ``logits``).
+    reported_loss_share : float
+        The solvers report ``objective - (1 - share) * loss``: scikit-learn's
+        multi-output squared error reports the mean over the outputs of the
+        loss whose gradient (the sum over outputs) it follows, a share of
+        ``1 / n_outputs``. One everywhere else.
     """
 
     graph: Graph
@@ -72,13 +80,22 @@ class Network:
     l1_penalty: Node | None = None
     smooth_objective: Node | None = None
     layer_nodes: list = field(default_factory=list)
+    prediction: Node | None = None
+    reported_loss_share: float = 1.0
 
     def __post_init__(self):
         if self.smooth_objective is None:
             self.smooth_objective = self.objective
+        if self.prediction is None:
+            self.prediction = self.logits
 
 
-_LOSSES = {"logistic": ops.SigmoidCrossEntropy, "softmax": ops.SoftmaxCrossEntropy}
+_LOSSES = {
+    "logistic": ops.SigmoidCrossEntropy,
+    "softmax": ops.SoftmaxCrossEntropy,
+    "identity": ops.SquaredError,
+    "exp": ops.PoissonLoss,
+}
 
 
 def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
@@ -95,6 +112,8 @@ def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
         objective = ops.Add(smooth, l1_penalty, name="objective")
     else:
         objective = smooth = ops.Add(loss, penalty, name="objective")
+    prediction = ops.Exp(hidden, name="prediction") if output == "exp" else None
+    share = 1.0 / n_outputs if output == "identity" else 1.0
     return Network(
         graph=graph,
         X=X,
@@ -111,6 +130,8 @@ def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
         l1_strength=l1_strength,
         l1_penalty=l1_penalty,
         smooth_objective=smooth,
+        prediction=prediction,
+        reported_loss_share=share,
     )
 
 
@@ -255,7 +276,10 @@ def mlp_graph(
     hidden_layer_sizes : sequence of int
     n_outputs : int
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-    output : {"logistic", "softmax"}, default="softmax"
+    output : {"logistic", "softmax", "identity", "exp"}, default="softmax"
+        Sigmoid + binary cross-entropy, softmax + cross-entropy, identity +
+        half squared error (:class:`~skgraph.ops.SquaredError`), or exp +
+        half Poisson deviance (:class:`~skgraph.ops.PoissonLoss`).
     fit_intercept : bool, default=True
     dtype : {np.float64, np.float32}
     l1 : bool, default=False

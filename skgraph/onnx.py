@@ -251,7 +251,7 @@ def _regressor_outputs(builder, estimator, x, variable):
     """Add a regressor's predictions, ``variable`` (n_samples, n_outputs)."""
     network = estimator._network
     (output,) = _lower_graph(
-        builder, estimator.graph_, [network.logits], {network.X: x}
+        builder, estimator.graph_, [network.prediction], {network.X: x}
     )
     builder.op("Identity", output, output=variable)
 

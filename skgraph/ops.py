@@ -16,7 +16,7 @@ penalties and losses are for training only and have none.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import expit, ndtr, xlogy
 
 from skgraph.graph import Op
 
@@ -46,6 +46,8 @@ __all__ = [
     "SiLU",
     "Dropout",
     "Huber",
+    "SquaredError",
+    "PoissonLoss",
     "ACTIVATIONS",
     "LAYER_ACTIVATIONS",
 ]
@@ -834,16 +836,17 @@ class Dropout(_Elementwise):
 
 
 class Huber(_WeightedLoss):
-    """Huber loss of predictions against targets, averaged over outputs.
+    """Huber loss of predictions against targets, summed over outputs.
 
     For a residual ``r = z - y``, per element ``h(r) = r**2 / 2`` where
     ``|r| <= delta`` and ``delta * (|r| - delta / 2)`` beyond: quadratic
     near zero, linear (robust to outliers) far out. Per sample ``loss_i =
-    mean_k h(r_ik)``, combined over samples as every loss of this module
-    (``sum_i w_i * loss_i``, the mean without weights).
+    sum_k h(r_ik)``, combined over outputs and samples as
+    :class:`SquaredError` (which it equals where every ``|r| <= delta``):
+    ``sum_i w_i * loss_i``, the mean over samples without weights.
 
     Forward: the loss above. Backward: ``g * w_i * clip(r_ik, -delta,
-    delta) / k`` for the predictions only.
+    delta)`` for the predictions only.
     """
 
     def __init__(self, z, y, weights=None, *, delta=1.0, name=None):
@@ -859,12 +862,12 @@ class Huber(_WeightedLoss):
         per_element = np.where(
             size <= delta, 0.5 * size * size, delta * (size - 0.5 * delta)
         )
-        return self._weighted_total(per_element, weights) / z.shape[1]
+        return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
         delta = z.dtype.type(self.delta)
         residual = np.clip(z - y, -delta, delta)
-        residual = self._scaled(residual, g / z.shape[1], weights)
+        residual = self._scaled(residual, g, weights)
         return (residual, None, None)[: len(self.parents)]
 
 
@@ -877,3 +880,59 @@ LAYER_ACTIVATIONS = {
     "softplus": Softplus,
     "silu": SiLU,
 }
+
+
+# -- regression losses --------------------------------------------------------------
+
+
+class SquaredError(_WeightedLoss):
+    """Half squared error of a prediction, summed over its outputs.
+
+    For predictions ``z`` (the identity output of a regressor) and targets
+    ``y``, per sample ``loss_i = 1/2 sum_k (z_ik - y_ik) ** 2``.
+
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Backward: ``g * w_i * (z_ik - y_ik)`` for the predictions only: the
+    gradient of scikit-learn's MLPRegressor, whose reported loss is this one
+    divided by the number of outputs (see ``Network.reported_loss_share``).
+    """
+
+    def forward(self, ctx, z, y, weights=None):
+        residual = np.subtract(z, y, out=ctx.buffer("r", z.shape, z.dtype))
+        residual *= residual
+        residual *= 0.5
+        return self._weighted_total(residual, weights)
+
+    def backward(self, ctx, g, z, y, weights=None):
+        residual = np.subtract(z, y, out=ctx.buffer("r", z.shape, z.dtype))
+        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+
+
+class PoissonLoss(_WeightedLoss):
+    """Half Poisson deviance of a log-link prediction, fused with its ``exp``.
+
+    For raw outputs ``z`` (the prediction is ``exp(z)``) and non-negative
+    targets ``y``, per sample
+
+        loss_i = sum_k [ exp(z_ik) - y_ik * z_ik + y_ik log(y_ik) - y_ik ]
+
+    scikit-learn's ``poisson_loss`` of ``exp(z)``, its constant term
+    ``y log y - y`` included (``0 log 0 = 0``), written in ``z`` so that no
+    logarithm of the prediction is taken.
+
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Backward: ``g * w_i * (exp(z_ik) - y_ik)`` for ``z`` only.
+    """
+
+    def forward(self, ctx, z, y, weights=None):
+        per_element = np.exp(z, out=ctx.buffer("r", z.shape, z.dtype))
+        scratch = ctx.buffer("scratch", z.shape, z.dtype)
+        per_element -= np.multiply(y, z, out=scratch)
+        per_element += xlogy(y, y, out=scratch)
+        per_element -= y
+        return self._weighted_total(per_element, weights)
+
+    def backward(self, ctx, g, z, y, weights=None):
+        residual = np.exp(z, out=ctx.buffer("r", z.shape, z.dtype))
+        residual -= y
+        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]

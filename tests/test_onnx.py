@@ -15,7 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from skgraph import LogisticRegressionGraph, MLPClassifierGraph, ops, to_onnx
+from skgraph import (
+    LogisticRegressionGraph,
+    MLPClassifierGraph,
+    MLPRegressorGraph,
+    ops,
+    to_onnx,
+)
 from skgraph.graph import Graph, Op
 from skgraph.networks import mlp_graph
 
@@ -268,6 +274,31 @@ def test_a_regressor_exports_its_predictions_as_variable():
     assert [o.name for o in session.get_outputs()] == ["variable"]
     (variable,) = session.run(None, {"X": X})
     np.testing.assert_allclose(variable, est.predict(X), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize(
+    ("loss", "n_outputs"), [("squared_error", 1), ("squared_error", 2), ("poisson", 2)]
+)
+def test_mlp_regressor_exports_its_predictions_as_variable(loss, n_outputs, dtype):
+    X = _data(dtype)
+    rng = np.random.default_rng(0)
+    y = rng.poisson(2.0, size=(len(X), n_outputs)).astype(float)
+    y = y[:, 0] if n_outputs == 1 else y
+    est = MLPRegressorGraph(loss, (5,), "tanh", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    session = _session(to_onnx(est))
+    assert [o.name for o in session.get_outputs()] == ["variable"]
+    (variable,) = session.run(None, {"X": X})
+    assert variable.shape == (len(X), n_outputs)
+    expected = est.predict(X).reshape(len(X), n_outputs)
+    # Rounding relative to the predictions' scale (exp outputs reach several).
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(
+        variable, expected, rtol=0, atol=TOLERANCE[dtype] * scale
+    )
 
 
 # -- skl2onnx -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
 
 from skgraph import ops
 from skgraph.graph import Graph, Trace
@@ -506,6 +506,10 @@ DTYPE_CASES = [
     ("SigmoidCEw", lambda z, y, s: ops.SigmoidCrossEntropy(z, y, s), [_X], [_Y, _S]),
     ("SoftmaxCE", lambda z, y: ops.SoftmaxCrossEntropy(z, y), [_X], [_Y]),
     ("SoftmaxCEw", lambda z, y, s: ops.SoftmaxCrossEntropy(z, y, s), [_X], [_Y, _S]),
+    ("SquaredError", lambda z, y: ops.SquaredError(z, y), [_X], [_Y]),
+    ("SquaredErrorw", lambda z, y, s: ops.SquaredError(z, y, s), [_X], [_Y, _S]),
+    ("Poisson", lambda z, y: ops.PoissonLoss(z, y), [_X], [_Y]),
+    ("Poissonw", lambda z, y, s: ops.PoissonLoss(z, y, s), [_X], [_Y, _S]),
 ]
 
 
@@ -538,7 +542,12 @@ def test_dtype_is_kept_by_every_op(name, builder, params, inputs, dtype):
 
 @pytest.mark.parametrize(
     ("name", "builder", "params", "inputs"),
-    [c for c in DTYPE_CASES if "CE" in c[0] or c[0] in ("L2Penalty", "L1Penalty")],
+    [
+        c
+        for c in DTYPE_CASES
+        if "CE" in c[0]
+        or c[0].rstrip("w") in ("L2Penalty", "L1Penalty", "SquaredError", "Poisson")
+    ],
     ids=lambda c: c if isinstance(c, str) else "",
 )
 def test_float64_targets_and_weights_keep_float32_losses(name, builder, params, inputs):
@@ -672,7 +681,7 @@ def test_dropout_is_the_identity_without_a_generator():
 
 def _huber(z, y, delta):
     r = np.abs(z - y)
-    return np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)).mean(axis=1)
+    return np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)).sum(axis=1)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -702,7 +711,69 @@ def test_huber_is_half_the_squared_error_inside_delta_and_rejects_bad_delta():
     z = g.parameter("z", np.array([[0.1, -0.2], [0.3, 0.0]]))
     y = g.input("y")
     trace = g.backward(ops.Huber(z, y, delta=1.0), {y: np.zeros((2, 2))})
-    assert trace.value(trace.program.loss) == pytest.approx(0.14 / 2 / 4)
-    np.testing.assert_allclose(trace.grad(z), z.value / 4)
+    assert trace.value(trace.program.loss) == pytest.approx(0.14 / 2 / 2)
+    np.testing.assert_allclose(trace.grad(z), z.value / 2)
+    squared = g.backward(ops.SquaredError(z, y), {y: np.zeros((2, 2))})
+    assert trace.value(trace.program.loss) == squared.value(squared.program.loss)
     with pytest.raises(ValueError, match="delta"):
         ops.Huber(z, y, delta=0.0)
+# -- regression losses --------------------------------------------------------------
+
+
+@st.composite
+def regression_targets(draw, nonnegative=False):
+    n, k = draw(side), draw(side)
+    z = draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    y = draw(arrays((n, k), st.floats(0.0, 5.0) if nonnegative else finite))
+    w = draw(arrays((n,), weights))
+    return z, y, w
+
+
+def _naive_squared_error(z, y):
+    return 0.5 * ((z - y) ** 2).sum(axis=1)
+
+
+def _naive_poisson(z, y):
+    prediction = np.exp(z)
+    return (xlogy(y, y / prediction) - y + prediction).sum(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("loss", "targets", "naive"),
+    [
+        (ops.SquaredError, regression_targets(), _naive_squared_error),
+        (ops.PoissonLoss, regression_targets(nonnegative=True), _naive_poisson),
+    ],
+    ids=["squared_error", "poisson"],
+)
+@SETTINGS
+@given(data=st.data())
+def test_regression_losses(loss, targets, naive, weighted, data):
+    z, y, w = data.draw(targets)
+    if weighted:
+        trace, out = check_op(lambda p, t, s: loss(p, t, s), [z], [y, w])
+        expected = w @ naive(z, y)
+    else:
+        trace, out = check_op(lambda p, t: loss(p, t), [z], [y])
+        expected = naive(z, y).mean()
+    assert trace.value(out) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_loss_gradients_in_closed_form(weighted):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 3))
+    w = rng.uniform(size=6) if weighted else np.full(6, 1 / 6)
+    Y = rng.poisson(2.0, size=(6, 3)).astype(float)
+    for loss, prediction in ((ops.SquaredError, z), (ops.PoissonLoss, np.exp(z))):
+        g = Graph()
+        raw = g.parameter("z", z)
+        y = g.input("y")
+        args, feed = [raw, y], {y: Y}
+        if weighted:
+            s = g.input("s")
+            args.append(s)
+            feed[s] = w
+        trace = g.backward(loss(*args), feed)
+        np.testing.assert_allclose(trace.grad(raw), w[:, None] * (prediction - Y))
