@@ -6,7 +6,7 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 """
 
 from skgraph import layers, ops
-from skgraph._graph_estimators import GraphClassifier
+from skgraph._graph_estimators import GraphClassifier, GraphRegressor
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
@@ -22,6 +22,7 @@ __all__ = [
     "LogisticRegressionGraph",
     "MLPClassifierGraph",
     "GraphClassifier",
+    "GraphRegressor",
     "MLPRegressorGraph",
     "Graph",
     "Input",

@@ -98,11 +98,13 @@ _LOSSES = {
 }
 
 
-def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
+def _finish(
+    graph, X, hidden, weights, biases, output, n_outputs, *, l1=False, loss=None
+):
     y = graph.input("y", shape=(None, n_outputs))
     sample_weight = graph.input("sample_weight", shape=(None,))
     l2_strength = graph.input("l2_strength", shape=())
-    loss = _LOSSES[output](hidden, y, sample_weight, name="loss")
+    loss = (loss or _LOSSES[output])(hidden, y, sample_weight, name="loss")
     penalty = ops.L2Penalty(l2_strength, *weights, name="penalty")
     l1_strength = l1_penalty = None
     if l1:
@@ -211,7 +213,9 @@ def affine_layer(
     return ops.Affine(x, W, b, order=order, name="logits"), W, b
 
 
-def layers_graph(n_features, layers, n_outputs, *, output="softmax", dtype=np.float64):
+def layers_graph(
+    n_features, layers, n_outputs, *, output="softmax", dtype=np.float64, loss=None
+):
     """A network of user-given layers (:mod:`skgraph.layers`) and an output layer.
 
     ``h_0 = X``; ``h_l = layer_l(h_{l-1})``; ``logits = h_L @ W_out +
@@ -224,8 +228,12 @@ def layers_graph(n_features, layers, n_outputs, *, output="softmax", dtype=np.fl
     n_features : int
     layers : sequence of skgraph.layers.Layer
     n_outputs : int
-    output : {"logistic", "softmax"}, default="softmax"
+    output : {"logistic", "softmax", "identity", "exp"}, default="softmax"
+        The output's link, which also names its default loss.
     dtype : {np.float64, np.float32}
+    loss : callable, optional
+        Makes the loss node instead: ``loss(logits, y, sample_weight,
+        name=...)`` (e.g. ``functools.partial(ops.Huber, delta=2.0)``).
 
     Returns
     -------
@@ -248,7 +256,9 @@ def layers_graph(n_features, layers, n_outputs, *, output="softmax", dtype=np.fl
     hidden, W, b = affine_layer(
         graph, hidden, width, n_outputs, str(len(layers) + 1), output=output
     )
-    network = _finish(graph, X, hidden, [*weights, W], [*biases, b], output, n_outputs)
+    network = _finish(
+        graph, X, hidden, [*weights, W], [*biases, b], output, n_outputs, loss=loss
+    )
     network.layer_nodes = built
     return network
 

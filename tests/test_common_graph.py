@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks on GraphClassifier, for a few networks.
+"""scikit-learn's estimator checks on GraphClassifier and GraphRegressor.
 
 No check is declared as an expected failure. The networks have no dropout
 (SPEC §4.3: independent masks for repeated rows cannot match sample
@@ -9,7 +9,7 @@ sets well and fast, as in test_common_mlp.py.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgraph import GraphClassifier
+from skgraph import GraphClassifier, GraphRegressor
 from skgraph.layers import Dense
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 # L-BFGS with a smooth activation stops (scipy's ftol) about 1e-5 away from
 # where the repeated-rows fit stops, over the tolerance of the sample-weight
 # checks (MLPClassifierGraph with tanh does the same): the full-batch network
-# is a ReLU one, the smooth activations train with Adam.
+# is a ReLU one, the smooth activations train with Adam (so does the Huber
+# loss, whose kink stops L-BFGS likewise).
 ESTIMATORS = [
     GraphClassifier(
         [Dense(8)],
@@ -32,6 +33,16 @@ ESTIMATORS = [
         solver="adam",
         learning_rate_init=0.02,
         label_smoothing=0.05,
+        random_state=0,
+    ),
+    GraphRegressor(
+        [Dense(8)], solver="lbfgs", alpha=0.1, tol=1e-12, max_iter=500, random_state=0
+    ),
+    GraphRegressor(
+        [Dense(8, activation="silu"), Dense(6, activation="gelu")],
+        loss="huber",
+        solver="adam",
+        learning_rate_init=0.02,
         random_state=0,
     ),
 ]

@@ -14,7 +14,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgraph import GraphClassifier, MLPClassifierGraph, check_gradients, ops
+from skgraph import (
+    GraphClassifier,
+    GraphRegressor,
+    MLPClassifierGraph,
+    MLPRegressorGraph,
+    check_gradients,
+    ops,
+)
 from skgraph.layers import Dense, Dropout, Layer, LayerNodes
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -274,3 +281,69 @@ def test_no_warning_on_a_converged_default_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         GraphClassifier([Dense(8)], solver="lbfgs", max_iter=500, alpha=1.0).fit(X, y)
+
+
+# -- GraphRegressor -------------------------------------------------------------------
+
+
+def _regression_data(n=200, outliers=0):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, (n, 2))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] + 0.05 * rng.randn(n)
+    y[:outliers] += 20.0
+    return X, y
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_regressor_default_layers_fit_the_mlp_regressor_bit_for_bit(loss, solver):
+    X, y = _regression_data()
+    y = np.exp(y) if loss == "poisson" else np.stack([y, -y], axis=1)
+    params = dict(loss=loss, solver=solver, max_iter=10, random_state=0)
+    graph = GraphRegressor(**params).fit(X, y)
+    mlp = MLPRegressorGraph(**params).fit(X, y)
+    assert _same_parameters(graph, mlp)
+    assert graph.loss_curve_ == mlp.loss_curve_
+
+
+def test_huber_with_a_wide_delta_is_the_squared_error_fit():
+    X, y = _regression_data()
+    params = dict(layers=[Dense(6, activation="gelu")], solver="lbfgs", max_iter=20)
+    huber = GraphRegressor(loss="huber", huber_delta=1e6, random_state=0, **params)
+    squared = GraphRegressor(random_state=0, **params)
+    np.testing.assert_allclose(
+        huber.fit(X, y).graph_.theta, squared.fit(X, y).graph_.theta, rtol=1e-8
+    )
+
+
+def test_huber_resists_outliers_and_its_objective_gradient_checks():
+    X, y = _regression_data(outliers=20)
+    clean = _regression_data()[1]
+    params = dict(layers=[Dense(16, activation="silu")], solver="lbfgs", max_iter=300)
+    huber = GraphRegressor(loss="huber", random_state=0, **params).fit(X, y)
+    squared = GraphRegressor(random_state=0, **params).fit(X, y)
+    error = {
+        name: np.abs(est.predict(X[20:]) - clean[20:]).mean()
+        for name, est in [("huber", huber), ("squared", squared)]
+    }
+    assert error["huber"] < 0.5 * error["squared"], error
+    assert check_gradients(huber, X, y).max_error < 1e-5
+    graph, objective, feed = huber._training_objective(X, y)
+    r = np.abs(huber.predict(X) - y)
+    expected = np.where(r <= 1.0, 0.5 * r**2, r - 0.5).mean()
+    penalty = 0.5 * huber.alpha / len(X) * sum((W**2).sum() for W in huber.coefs_)
+    value = graph.forward(objective, feed).value(objective)
+    assert value == pytest.approx(expected + penalty, rel=1e-10)
+
+
+def test_regressor_dropout_is_seeded_and_only_for_mini_batch_solvers():
+    X, y = _regression_data()
+    layers = [Dense(16, activation="leaky_relu"), Dropout(0.2)]
+    a, b = (GraphRegressor(layers, max_iter=5, random_state=1).fit(X, y) for _ in "ab")
+    np.testing.assert_array_equal(a.graph_.theta, b.graph_.theta)
+    with pytest.raises(ValueError, match="Dropout layers train only with"):
+        GraphRegressor(layers, solver="lbfgs").fit(X, y)
+    search = GridSearchCV(
+        GraphRegressor(max_iter=5, random_state=0), {"layers__0__units": [3, 8]}, cv=2
+    ).fit(X, y)
+    assert search.best_estimator_.coefs_[0].shape[1] in (3, 8)

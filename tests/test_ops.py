@@ -717,6 +717,8 @@ def test_huber_is_half_the_squared_error_inside_delta_and_rejects_bad_delta():
     assert trace.value(trace.program.loss) == squared.value(squared.program.loss)
     with pytest.raises(ValueError, match="delta"):
         ops.Huber(z, y, delta=0.0)
+
+
 # -- regression losses --------------------------------------------------------------
 
 
