@@ -13,7 +13,7 @@ from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
-from skgraph.networks import Network, linear_graph, mlp_graph
+from skgraph.networks import Network, layers_graph, linear_graph, mlp_graph
 from skgraph.onnx import to_onnx
 
 __version__ = "0.1.0"
@@ -34,6 +34,7 @@ __all__ = [
     "Network",
     "linear_graph",
     "mlp_graph",
+    "layers_graph",
     "check_gradients",
     "GradientCheck",
     "to_onnx",
