@@ -36,7 +36,7 @@ ESTIMATORS = [
         random_state=0,
     ),
     GraphRegressor(
-        [Dense(8)], solver="lbfgs", alpha=0.1, tol=1e-12, max_iter=500, random_state=0
+        [Dense(8)], solver="lbfgs", alpha=1.0, tol=1e-12, max_iter=500, random_state=0
     ),
     GraphRegressor(
         [Dense(8, activation="silu"), Dense(6, activation="gelu")],
