@@ -9,11 +9,12 @@ An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
 ``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
 to the smooth objective itself. ``"lbfgs"`` splits the penalised entries,
 ``w = u - v`` with ``u, v >= 0``, into a smooth bound-constrained problem for
-L-BFGS-B; ``"gd"`` takes proximal (soft-thresholding) steps. Both stop on the
-gradient mapping ``theta - prox(theta - grad)`` (see
-:class:`skgraph.ops.L1Penalty`), which is the gradient when there is no such
-term and L-BFGS-B's own projected gradient on the split problem: ``tol`` means
-the same with and without it.
+L-BFGS-B, then polishes on the orthant of the signs found; ``"gd"`` takes
+proximal (soft-thresholding) steps. Both stop when the gradient mapping
+``theta - prox(theta - grad)`` (see :class:`skgraph.ops.L1Penalty`), the
+gradient when there is no such term and L-BFGS-B's own projected gradient on
+the split problem, is at most ``tol``; ``"lbfgs"`` also asks that its last
+step be small (see :func:`_split_lbfgs`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ SOLVERS = ("lbfgs", "cg", "gd")
 NONSMOOTH_SOLVERS = ("lbfgs", "gd")
 #: Most L-BFGS-B runs of one fit with an L1 term or bounds (see _split_lbfgs).
 _MAX_RESTARTS = 20
+#: The split L-BFGS-B's last step, relative to the largest weight, is at most
+#: this times ``tol`` at return (saga's rule, with a margin: see _split_lbfgs).
+_STEP_MARGIN = 0.1
 
 
 class GraphObjective:
@@ -372,6 +376,8 @@ class _SplitProblem:
         lower[index] = 0.0
         lower[n_parameters:] = 0.0
         self.bounds = optimize.Bounds(lower, np.inf)
+        self.options = {}  # L-BFGS-B's gtol test: the gradient mapping
+        self.last = (None, None)  # the last point evaluated and its gradient
 
     def theta(self, z):
         theta = z[: self.n].copy()
@@ -398,7 +404,17 @@ class _SplitProblem:
             grad_z[: self.n][self.term.penalized] += l1
         if self.n_split:
             np.subtract(l1, grad[self.term.penalized], out=grad_z[self.n :])
+        self.last = z.copy(), grad_z
         return loss, grad_z
+
+    def optimality(self, z):
+        """``(theta, |gradient mapping|_max)`` of the L1 problem at ``z``."""
+        last_z, grad_z = self.last
+        if last_z is None or not np.array_equal(z, last_z):
+            grad_z = self(z)[1]
+        theta = self.theta(z)
+        mapping = self.term.gradient_mapping(theta, self.smooth_gradient(z, grad_z))
+        return theta, float(np.abs(mapping).max(initial=0.0))
 
     def smooth_gradient(self, z, grad_z):
         """The smooth part's gradient in ``theta`` from the split one at ``z``."""
@@ -408,70 +424,163 @@ class _SplitProblem:
 
 
 def _split_lbfgs(fun, theta0, monitor, term, *, tol, max_iter, options):
-    """L-BFGS-B on the split problem, restarted until the L1 problem is solved.
+    """L-BFGS-B on the split problem, then on the orthant it finds, until solved.
 
-    L-BFGS-B stops on its projected gradient (``gtol``), which at a split
-    point with ``u * v = 0`` is the gradient mapping of the L1 problem, or
-    when the objective stops decreasing relatively (``ftol``). The latter can
-    fire far from the minimum: with strongly correlated features, ``u`` and
-    ``v`` of one entry both grow and the quasi-Newton model stalls on that
-    redundant direction. So the optimality of the L1 problem itself is
-    checked on return, and L-BFGS-B restarted (fresh memory, from the
-    canonical split of the point reached) until it holds, ``max_iter``
-    iterations are spent, or a run makes no progress.
+    The split problem finds the signs and zeros: L-BFGS-B runs on it until
+    its projected gradient, at a split point with ``u * v = 0`` the gradient
+    mapping of the L1 problem, is at most ``tol`` (``gtol``). That alone can
+    leave ill-conditioned problems (correlated features, a weak L2 term) far
+    from the minimum, with ``u`` and ``v`` of one entry drifting along a
+    redundant direction where the quasi-Newton model stalls (it may also
+    stop there on ``ftol``). So a polish follows on the orthant of the signs
+    reached (:class:`_OrthantProblem`, smooth, no redundant directions),
+    which stops when its projected gradient is at most ``tol`` and its last
+    quasi-Newton step moved no weight by more than ``_STEP_MARGIN * tol``
+    times the largest weight: scikit-learn's ``saga`` rule (``tol`` times the
+    largest weight per epoch) with a margin, since a step estimates the
+    distance left. The L1 problem is solved when that holds and its gradient
+    mapping is at most ``tol`` (no zero wants to move); otherwise split and
+    orthant runs alternate, each with fresh memory, until it is, ``max_iter``
+    iterations are spent, or a whole run makes no progress (``ftol``).
     """
-    problem = _SplitProblem(fun, term, theta0.size)
+    split = problem = _SplitProblem(fun, term, theta0.size)
+    stop = None
     theta = term.feasible(theta0)
 
     def callback(intermediate_result):
-        if monitor(problem.theta(intermediate_result.x), intermediate_result.fun):
+        z = intermediate_result.x
+        if monitor(problem.theta(z), intermediate_result.fun):
+            raise StopIteration
+        if problem is not split and stop.solved(z):
             raise StopIteration
 
     n_iter = n_fev = 0
     loss = np.inf
-    converged = False
-    message = ""
     for _ in range(_MAX_RESTARTS):
+        stop = _OrthantStoppingRule(problem, tol)
         res = optimize.minimize(
             problem,
             problem.start(theta),
             method="L-BFGS-B",
             jac=True,
             bounds=problem.bounds,
-            options={**options, "maxiter": max_iter - n_iter},
+            options={**options, "maxiter": max_iter - n_iter, **problem.options},
             callback=callback,
         )
         n_iter += int(res.nit)
         n_fev += int(res.nfev)
-        # A whole run with fresh memory that lowers the objective by no more
-        # than ftol (relative) ends where the objective's rounding does.
-        scale = max(abs(loss), abs(float(res.fun)), 1.0) if np.isfinite(loss) else 1
-        progress = loss - float(res.fun) > options["ftol"] * scale
+        progress = _decreased(loss, float(res.fun), options["ftol"])
         theta, loss = problem.theta(res.x), float(res.fun)
-        grad = problem.smooth_gradient(res.x, res.jac)
-        optimality = np.abs(term.gradient_mapping(theta, grad)).max(initial=0.0)
-        message = str(res.message)
-        if optimality <= tol:
-            converged = True
+        optimality = split.optimality(split.start(theta))[1]
+        solved = optimality <= tol and (stop.done or problem is split)
+        message = "Solved to tol." if solved else str(res.message)
+        if monitor.stopped or n_iter >= max_iter or (solved and stop.done):
             break
-        if monitor.stopped or n_iter >= max_iter or not progress:
-            if not progress:
-                message = "No progress at machine precision: " + message
-                converged = True
+        if not progress:
+            message = "No progress at machine precision: " + message
             break
+        # After the split problem, polish on the orthant reached; after a
+        # polish that did not solve the problem, the split problem again.
+        problem = _OrthantProblem(fun, term, theta) if problem is split else split
     else:
         message = f"Stopped after {_MAX_RESTARTS} restarts: {message}"
-    converged = converged and not monitor.stopped
+    converged = (solved or not progress) and not monitor.stopped
+    status = 0 if converged else max(int(res.status), 1)
+    return _split_result(
+        theta, loss, min(n_iter, max_iter), n_fev, monitor, message, status
+    )
+
+
+class _OrthantProblem:
+    """The L1 problem on the orthant of the signs of ``theta``: smooth there.
+
+    Each penalised entry keeps its sign (bounds ``[0, inf)``, ``(-inf, 0]``,
+    or ``[0, 0]`` for a zero), and ``l1 * |w|`` is the linear
+    ``l1 * sign * w``. Where the signs are those of the minimum, its minimum
+    is the L1 problem's, and L-BFGS-B converges to it as on any smooth
+    problem, without the flat directions of the split ``u - v``.
+    """
+
+    def __init__(self, fun, term, theta):
+        self.fun = fun
+        self.term = term
+        penalized = np.zeros(theta.size, dtype=bool)
+        penalized[term.penalized] = True
+        self.sign = np.where(penalized, np.sign(theta), 0.0)
+        lower = np.where(penalized & (self.sign >= 0), 0.0, -np.inf)
+        upper = np.where(penalized & (self.sign <= 0), 0.0, np.inf)
+        self.bounds = optimize.Bounds(lower, upper)
+        self.options = {"gtol": 0.0}  # the stopping rule decides
+        self.last = (None, None)
+
+    def theta(self, z):
+        return np.array(z, dtype=np.float64)
+
+    start = theta
+
+    def __call__(self, z):
+        loss, grad = self.fun(z)
+        grad_z = grad + self.term.strength * self.sign
+        self.last = z.copy(), grad_z
+        return loss + self.term.strength * float(self.sign @ z), grad_z
+
+    def optimality(self, z):
+        """``(theta, |projected gradient|_max)`` of the orthant problem."""
+        last_z, grad_z = self.last
+        if last_z is None or not np.array_equal(z, last_z):
+            grad_z = self(z)[1]
+        lower, upper = self.bounds.lb, self.bounds.ub
+        projected = np.clip(z - grad_z, lower, upper) - z
+        return self.theta(z), float(np.abs(projected).max(initial=0.0))
+
+
+class _OrthantStoppingRule:
+    """Whether the L1 problem is solved at an iterate of the orthant problem.
+
+    Solved: the projected gradient is at most ``tol`` (max norm) and the
+    last step, from the second iteration of a run on (the first is a short
+    steepest-descent step), moved no weight by more than ``tol`` times the
+    largest weight (see :func:`_split_lbfgs`). ``done`` records that it held.
+    """
+
+    def __init__(self, problem, tol):
+        self.problem = problem
+        self.tol = tol
+        self.previous = None
+        self.done = False
+
+    def solved(self, z):
+        theta, optimality = self.problem.optimality(z)
+        previous, self.previous = self.previous, theta
+        if previous is None:
+            return False
+        step = float(np.abs(theta - previous).max(initial=0.0))
+        scale = float(np.abs(theta).max(initial=0.0))
+        self.done = optimality <= self.tol and step <= _STEP_MARGIN * self.tol * scale
+        return self.done
+
+
+def _decreased(before, after, ftol):
+    """Whether a whole L-BFGS-B run with fresh memory lowered the objective by
+    more than ``ftol`` (relative): if not, it ended where the objective's
+    rounding does."""
+    if not np.isfinite(before):
+        return bool(before - after > ftol)
+    return before - after > ftol * max(abs(before), abs(after), 1.0)
+
+
+def _split_result(theta, loss, n_iter, n_fev, monitor, message, status):
+    # n_iter is capped at max_iter: L-BFGS-B steps once even at maxiter=0.
     return OptimizeResult(
         theta=theta,
         loss=loss,
-        n_iter=min(n_iter, max_iter),  # L-BFGS-B steps once even at maxiter=0
+        n_iter=n_iter,
         n_fev=n_fev,
         loss_curve=monitor.loss_curve,
-        converged=converged,
+        converged=status == 0,
         stopped=monitor.stopped,
         message=message,
-        status=0 if converged else max(int(res.status), 1),
+        status=status,
     )
 
 
@@ -503,7 +612,6 @@ def _proximal_gradient(
     momentum = 1.0
     converged = False
     message = f"Reached max_iter={max_iter} iterations."
-    eps = np.finfo(float).eps
     while True:
         if np.linalg.norm(term.gradient_mapping(x, g_x)) <= tol:
             converged = True
@@ -513,18 +621,9 @@ def _proximal_gradient(
             break
         if auto and n_iter:
             step *= 2.0
-        while True:
-            candidate = term.prox(y - step * g_y, step)
-            d = candidate - y
-            f_new, g_new = fun(candidate)
-            n_fev += 1
-            if not auto or n_fev >= max_fun:
-                break
-            if f_new <= f_y + float(g_y @ d) + float(d @ d) / (2.0 * step):
-                break
-            step *= 0.5
-            if np.sqrt(float(d @ d)) <= eps * (1.0 + np.linalg.norm(y)):
-                break
+        candidate, f_new, g_new, step, n_fev = _proximal_step(
+            fun, term, (y, f_y, g_y), step, auto=auto, n_fev=n_fev, max_fun=max_fun
+        )
         F_new = f_new + term.value(candidate)
         if F_new > F_x and y is not x:  # the momentum overshot: restart
             y, f_y, g_y, momentum = x, f_x, g_x, 1.0
@@ -553,6 +652,31 @@ def _proximal_gradient(
             message = stop
             break
     return _descent_result(x, F_x, n_iter, n_fev, monitor, converged, message)
+
+
+def _proximal_step(fun, term, point, step, *, auto, n_fev, max_fun):
+    """One proximal gradient step from ``point = (y, f(y), grad f(y))``.
+
+    With ``auto``, ``step`` halves until the step decreases the smooth part
+    enough (see :func:`_proximal_gradient`), until ``max_fun`` evaluations
+    are spent, or until the step no longer moves ``y`` at this precision.
+    Returns the new point, its smooth loss and gradient, the step taken and
+    the evaluation count.
+    """
+    y, f_y, g_y = point
+    while True:
+        candidate = term.prox(y - step * g_y, step)
+        d = candidate - y
+        f_new, g_new = fun(candidate)
+        n_fev += 1
+        if not auto or n_fev >= max_fun:
+            break
+        if f_new <= f_y + float(g_y @ d) + float(d @ d) / (2.0 * step):
+            break
+        step *= 0.5
+        if np.sqrt(float(d @ d)) <= np.finfo(float).eps * (1.0 + np.linalg.norm(y)):
+            break
+    return candidate, f_new, g_new, step, n_fev
 
 
 def minimize(

@@ -110,7 +110,8 @@ def test_same_optimum_and_zeros_as_converged_saga(saga_reference, case, solver):
         # optimum is the log-odds of the (weighted) positive class.
         s = np.ones(len(y)) if sample_weight is None else sample_weight
         share = s[y == reference.classes_[1]].sum() / s.sum()
-        np.testing.assert_allclose(ours.intercept_, np.log(share / (1 - share)))
+        optimum = np.log(share / (1 - share))  # 0 for balanced classes: atol
+        np.testing.assert_allclose(ours.intercept_, optimum, rtol=1e-7, atol=1e-10)
     else:
         np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-4)
 
@@ -174,13 +175,8 @@ def _optimality(smooth, l1, theta, d):
     return np.abs(theta - moved).max()
 
 
-def test_lbfgs_does_not_stop_where_the_relative_reduction_test_fires():
-    # One L-BFGS-B run on the split problem w = u - v, with scikit-learn's
-    # options, stops on its relative-reduction test (ftol) before the L1
-    # problem is solved to tol on this data; ours reaches tol.
-    X, y = _redundant_data()
-    d = X.shape[1]
-    smooth, l1 = _binary_objective(X, y, C=10.0, l1_ratio=0.5)
+def _naive_split(smooth, l1, d):
+    """One L-BFGS-B run on the split problem with scikit-learn's options."""
 
     def split(z):
         u, v, b = z[:d], z[d : 2 * d], z[2 * d :]
@@ -189,7 +185,7 @@ def test_lbfgs_does_not_stop_where_the_relative_reduction_test_fires():
         return loss, np.concatenate([grad[:d] + l1, l1 - grad[:d], grad[d:]])
 
     bounds = [(0, None)] * (2 * d) + [(None, None)]
-    naive = optimize.minimize(
+    return optimize.minimize(
         split,
         np.zeros(2 * d + 1),
         jac=True,
@@ -197,13 +193,35 @@ def test_lbfgs_does_not_stop_where_the_relative_reduction_test_fires():
         bounds=bounds,
         options=dict(gtol=1e-4, ftol=64 * np.finfo(float).eps, maxls=50),
     )
+
+
+@pytest.mark.slow
+def test_lbfgs_does_not_stop_where_the_relative_reduction_test_fires():
+    # One L-BFGS-B run on the split problem w = u - v, with scikit-learn's
+    # options, stops on its relative-reduction test (ftol) before the L1
+    # problem is solved to tol on this data, more than 1e-2 from scikit-
+    # learn's converged saga; ours reaches tol, and saga's optimum to 1e-4.
+    X, y = _redundant_data()
+    d = X.shape[1]
+    settings = dict(C=10.0, l1_ratio=0.5)
+    smooth, l1 = _binary_objective(X, y, **settings)
+    naive = _naive_split(smooth, l1, d)
     naive_theta = np.concatenate([naive.x[:d] - naive.x[d : 2 * d], naive.x[2 * d :]])
     assert "RELATIVE REDUCTION" in naive.message
     assert _optimality(smooth, l1, naive_theta, d) > 1e-4
 
-    ours = LogisticRegressionGraph(C=10.0, l1_ratio=0.5, max_iter=1000).fit(X, y)
+    ours = LogisticRegressionGraph(max_iter=1000, **settings).fit(X, y)
     theta = np.concatenate([ours.coef_[0], ours.intercept_])
     assert _optimality(smooth, l1, theta, d) <= 1e-4
+
+    reference = LogisticRegression(
+        solver="saga", tol=SAGA_TOL, max_iter=SAGA_MAX_ITER, **settings
+    ).fit(X, y)
+    assert reference.n_iter_[0] < SAGA_MAX_ITER
+    assert np.abs(naive_theta[:d] - reference.coef_[0]).max() > 1e-2
+    ours.set_params(tol=1e-8).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-4)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
@@ -399,15 +417,15 @@ def test_invalid_l1_ratio_is_refused(l1_ratio):
 def test_grid_search_over_l1_ratio_and_C_scores_as_sklearn():
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    grid = {"C": [0.1, 1.0], "l1_ratio": [0.0, 0.5, 1.0]}
+    grid = {"C": [0.1, 1.0], "l1_ratio": [0.0, 1.0]}  # 0.5: the parity grid
     common = dict(tol=1e-8, max_iter=10_000)
     ours = GridSearchCV(
-        LogisticRegressionGraph(**common), grid, cv=3, scoring="neg_log_loss"
+        LogisticRegressionGraph(**common), grid, cv=2, scoring="neg_log_loss"
     ).fit(X, y)
     reference = GridSearchCV(
-        LogisticRegression(solver="saga", **common), grid, cv=3, scoring="neg_log_loss"
+        LogisticRegression(solver="saga", **common), grid, cv=2, scoring="neg_log_loss"
     ).fit(X, y)
-    assert len(ours.cv_results_["params"]) == 6
+    assert len(ours.cv_results_["params"]) == 4
     assert ours.cv_results_["params"] == reference.cv_results_["params"]
     np.testing.assert_allclose(
         ours.cv_results_["mean_test_score"],
@@ -420,7 +438,7 @@ def test_grid_search_over_l1_ratio_and_C_scores_as_sklearn():
 
 def test_regularisation_path_with_warm_start_equals_cold_fits():
     X, y = _data(3)
-    Cs = np.logspace(-2, 1, 6)
+    Cs = np.logspace(-2, 1, 4)
     path = LogisticRegressionGraph(l1_ratio=1.0, tol=1e-8, warm_start=True)
     warm_iterations = cold_iterations = 0
     for C in Cs:
