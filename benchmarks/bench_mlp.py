@@ -11,6 +11,9 @@ in float64 and float32:
   equals ``alpha / batch_size``, on the weights only);
 * **lbfgs**: seconds per L-BFGS iteration of ``MLPClassifierGraph`` and
   ``MLPClassifier`` (which computes in float64 whatever the input);
+* **layers**: seconds per adam epoch of ``GraphClassifier(layers=[Dense(100,
+  activation="relu")])`` beside ``MLPClassifierGraph`` (the same network:
+  what the layer API costs), in the same run;
 * **regressor**: the same two measures of ``MLPRegressorGraph`` and
   ``MLPRegressor`` (squared error, one output, 100 ReLU units) on two
   synthetic regression problems, in the same run.
@@ -29,6 +32,7 @@ PyTorch is optional (``pip install torch``); without it its columns say so.
 Usage::
 
     python benchmarks/bench_mlp.py [--repeats R] [--quick] [--regressor-only]
+                                   [--layers-only]
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-from skgraph import MLPClassifierGraph, MLPRegressorGraph
+from skgraph import GraphClassifier, MLPClassifierGraph, MLPRegressorGraph
+from skgraph.layers import Dense
 
 try:
     import torch
@@ -118,6 +123,20 @@ def sklearn_like(cls, solver, n_iter):
     return lambda X, y: _fit(estimator, X, y)
 
 
+def layers_adam(n_epochs):
+    """``GraphClassifier`` with one ``Dense(HIDDEN)`` layer, as ``sklearn_like``."""
+    estimator = GraphClassifier(
+        [Dense(HIDDEN, activation="relu")],
+        alpha=ALPHA,
+        random_state=0,
+        batch_size=BATCH,
+        tol=0.0,
+        n_iter_no_change=np.inf,
+        max_iter=n_epochs,
+    )
+    return lambda X, y: _fit(estimator, X, y)
+
+
 def torch_adam(n_epochs):
     """The same network and Adam in PyTorch, for ``n_epochs`` epochs."""
 
@@ -157,6 +176,11 @@ def torch_adam(n_epochs):
 
 
 def contenders(solver, n_iter, regression=False):
+    if regression == "layers":
+        return {
+            "mlp": sklearn_like(MLPClassifierGraph, solver, n_iter),
+            "layers": layers_adam(n_iter),
+        }
     if regression:
         return {
             "graph": sklearn_like(MLPRegressorGraph, solver, n_iter),
@@ -224,7 +248,14 @@ def main():
     parser.add_argument(
         "--regressor-only", action="store_true", help="only the regressor's table"
     )
+    parser.add_argument(
+        "--layers-only", action="store_true", help="only the layer API's table"
+    )
     args = parser.parse_args()
+    if args.layers_only:
+        with threadpool_limits(limits=1):
+            layers_table(args.repeats, args.quick)
+        return
     if args.regressor_only:
         with threadpool_limits(limits=1):
             regression_tables(args.repeats, args.quick)
@@ -277,6 +308,7 @@ def main():
         print("\n".join(lbfgs_rows))
 
         regression_tables(args.repeats, args.quick)
+        layers_table(args.repeats, args.quick)
 
         label, spec, _, _ = problems[-1]
         X, y = load(spec)
@@ -316,6 +348,26 @@ def regression_tables(repeats, quick):
         f"\nRegressor median graph/sklearn: {statistics.median(ratios):.2f} "
         f"(worst {max(ratios):.2f})"
     )
+
+
+def layers_table(repeats, quick):
+    """GraphClassifier([Dense(100)]) beside MLPClassifierGraph: adam per epoch."""
+    problems = PROBLEMS[:1] if quick else PROBLEMS[:2]
+    rows = []
+    for label, spec, epochs, _ in problems:
+        X64, y = load(spec)
+        for dtype in (np.float64, np.float32):
+            X = X64.astype(dtype)
+            times = per_step("adam", X, y, *epochs, repeats, regression="layers")
+            rows.append(
+                f"| {label} | {np.dtype(dtype).name} | {_ms(times['layers'])} | "
+                f"{_ms(times['mlp'])} | {times['layers'] / times['mlp']:.3f} |"
+            )
+    print("\nGraphClassifier([Dense(100)]) vs MLPClassifierGraph((100,)),")
+    print("milliseconds per adam epoch (batch 200)\n")
+    print("| problem | dtype | GraphClassifier | MLPClassifierGraph | ratio |")
+    print("|---|---|---:|---:|---:|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ parameter and compute nodes, trained by backpropagation; ``graph_`` on a
 fitted estimator is that graph, ready to read, evaluate and draw.
 """
 
-from skgraph import ops
+from skgraph import layers, ops
+from skgraph._graph_estimators import GraphClassifier, GraphRegressor
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
 from skgraph.gradcheck import GradientCheck, check_gradients
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
-from skgraph.networks import Network, linear_graph, mlp_graph
+from skgraph.networks import Network, layers_graph, linear_graph, mlp_graph
 from skgraph.onnx import to_onnx
 
 __version__ = "0.1.0"
@@ -20,6 +21,8 @@ __version__ = "0.1.0"
 __all__ = [
     "LogisticRegressionGraph",
     "MLPClassifierGraph",
+    "GraphClassifier",
+    "GraphRegressor",
     "MLPRegressorGraph",
     "Graph",
     "Input",
@@ -27,9 +30,11 @@ __all__ = [
     "Op",
     "Trace",
     "ops",
+    "layers",
     "Network",
     "linear_graph",
     "mlp_graph",
+    "layers_graph",
     "check_gradients",
     "GradientCheck",
     "to_onnx",

@@ -29,6 +29,7 @@ from skgraph._stochastic import (
     MiniBatchObjective,
     TrainingState,
 )
+from skgraph.layers import glorot_uniform
 from skgraph.networks import mlp_graph
 
 __all__ = ["MLPClassifierGraph"]
@@ -147,25 +148,22 @@ class _BaseMLPGraph(_BaseGraphEstimator):
     def _initialize_parameters(self, network, random_state):
         """Glorot uniform, as scikit-learn's MLP (the same draws, in order)."""
         factor = 2.0 if self.activation == "logistic" else 6.0
-        for W, b in zip(network.weights, network.biases, strict=True):
-            fan_in, fan_out = W.shape
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            W.value = random_state.uniform(-bound, bound, (fan_in, fan_out))
-            b.value = random_state.uniform(-bound, bound, fan_out)
+        glorot_uniform(network.weights, network.biases, random_state, factor=factor)
+
+    def _architecture(self):
+        """What defines the hidden network: equal values build equal graphs."""
+        return tuple(self._hidden_sizes()), self.activation
 
     def _continues_network(self, previous):
         # The same layers and activation: partial_fit builds no new graph.
-        return (
-            tuple(self._hidden_sizes()) == self._hidden
-            and self.activation == self._activation
-        )
+        return self._architecture() == self._fitted_architecture
 
     def _warm_start_mismatch(self, previous, network):
-        hidden = tuple(self._hidden_sizes())
-        if hidden != self._hidden:
+        hidden, fitted = self._architecture()[0], self._fitted_architecture[0]
+        if hidden != fitted:
             return (
                 "warm_start and partial_fit continue the fitted network, whose "
-                f"hidden_layer_sizes are {self._hidden}; got {hidden}. "
+                f"hidden_layer_sizes are {fitted}; got {hidden}. "
                 "Set warm_start=False to fit a new network."
             )
         return super()._warm_start_mismatch(previous, network)
@@ -175,7 +173,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             self._state = TrainingState()
             self.t_ = 0
             self._optimizer = None
-        elif self.activation != self._activation:  # a new network: new moments
+        elif self._architecture() != self._fitted_architecture:  # new moments
             self._optimizer = None
         if self.solver in _STOCHASTIC:
             return self._fit_stochastic(
@@ -201,9 +199,8 @@ class _BaseMLPGraph(_BaseGraphEstimator):
     def _store_fit(self, network, data, result):
         self._network = network
         self.graph_ = network.graph
-        self._hidden = tuple(self._hidden_sizes())
-        self._activation = self.activation
-        self.n_layers_ = len(self._hidden) + 2
+        self._fitted_architecture = self._architecture()
+        self.n_layers_ = len(network.weights) + 1
         self.n_outputs_ = network.weights[-1].shape[1]
         self.out_activation_ = network.output
         state = self._state
@@ -278,9 +275,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             order, validation = self._validation_split(network, data, random_state)
             n_samples = len(order)
         batch_size = self._batch_size(n_samples)
-        objective = MiniBatchObjective(
-            network, data.X, data.targets.Y, data.loss_weights, self.alpha, batch_size
-        )
+        objective = self._minibatch_objective(network, data, batch_size, random_state)
         solver = MiniBatchSolver(
             optimizer,
             batch_size=batch_size,
@@ -298,6 +293,12 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         result = solver.solve(objective, network.graph.theta, callback)
         self.n_iter_, self.loss_ = result.n_iter, result.loss
         self.t_ = self._state.n_seen
+
+    def _minibatch_objective(self, network, data, batch_size, random_state):
+        """The objective of the mini-batch solvers (a hook for subclasses)."""
+        return MiniBatchObjective(
+            network, data.X, data.targets.Y, data.loss_weights, self.alpha, batch_size
+        )
 
     def _validate_training_data(self, X, y, sample_weight, *, reset=True):
         """As scikit-learn's MLPs: a column vector ``y`` becomes 1-D, warning."""

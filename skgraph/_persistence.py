@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skgraph import _stochastic, graph, networks, ops
+from skgraph import _stochastic, graph, layers, networks, ops
 
 
 def _type_name(cls):
@@ -34,6 +34,7 @@ def trusted_types():
 
     estimators = _estimator_classes()
     engine = [graph.Graph, graph.Input, graph.Parameter, networks.Network]
+    engine += [layers.LayerNodes, layers.Dense, layers.Dropout]
     solver_state = [_stochastic.SGD, _stochastic.Adam, _stochastic.TrainingState]
     op_classes = [
         obj

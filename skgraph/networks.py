@@ -52,6 +52,10 @@ class Network:
         ``loss + penalty``: the differentiable part of ``objective``, which
         backpropagation gives the gradient of (``objective`` itself when
         there is no L1 penalty).
+    layers : list of skgraph.layers.Layer
+        The user-given layers (:func:`layers_graph` only).
+    layer_nodes : list of skgraph.layers.LayerNodes
+        What each of ``layers`` added, in order (:func:`layers_graph` only).
     prediction : Node
         What a regressor predicts: ``logits`` through the output's link
         (``logits`` itself for the identity; for a classifier, ``logits``).
@@ -77,6 +81,8 @@ class Network:
     l1_strength: Input | None = None
     l1_penalty: Node | None = None
     smooth_objective: Node | None = None
+    layers: list = field(default_factory=list)
+    layer_nodes: list = field(default_factory=list)
     prediction: Node | None = None
     reported_loss_share: float = 1.0
 
@@ -112,11 +118,13 @@ _LOSSES = {
 }
 
 
-def _finish(graph, X, hidden, weights, biases, output, n_outputs, *, l1=False):
+def _finish(
+    graph, X, hidden, weights, biases, output, n_outputs, *, l1=False, loss=None
+):
     y = graph.input("y", shape=(None, n_outputs))
     sample_weight = graph.input("sample_weight", shape=(None,))
     l2_strength = graph.input("l2_strength", shape=())
-    loss = _LOSSES[output](hidden, y, sample_weight, name="loss")
+    loss = (loss or _LOSSES[output])(hidden, y, sample_weight, name="loss")
     penalty = ops.L2Penalty(l2_strength, *weights, name="penalty")
     l1_strength = l1_penalty = None
     if l1:
@@ -188,6 +196,93 @@ def linear_graph(
     )
 
 
+def affine_layer(
+    graph, x, n_inputs, n_units, suffix, *, fit_intercept=True, output=None
+):
+    """Add ``x @ W + b`` to ``graph``: a hidden layer's, or the logits.
+
+    Parameters
+    ----------
+    graph : Graph
+    x : Node
+        The layer's input, of width ``n_inputs``.
+    n_inputs, n_units : int
+    suffix : str
+        Appended to the names of the nodes (``W{suffix}``, ``z{suffix}``...).
+    fit_intercept : bool, default=True
+    output : {"logistic", "softmax", "identity"} or None, default=None
+        ``None`` for a hidden layer (node ``z{suffix}``); else the link of
+        the output layer whose logits (node ``logits``) this is.
+
+    Returns
+    -------
+    z : Op
+    W : Parameter
+    b : Parameter or None
+    """
+    W = graph.parameter(f"W{suffix}", np.zeros((n_inputs, n_units)))
+    b = graph.parameter(f"b{suffix}", np.zeros(n_units)) if fit_intercept else None
+    if output is None:
+        # Column-major hidden layers in double precision: OpenBLAS's dgemm
+        # writes the product of a tall X that way about a third faster
+        # (single precision gains nothing). The activations follow suit.
+        order = "F" if graph.dtype == np.float64 else "C"
+        return ops.Affine(x, W, b, order=order, name=f"z{suffix}"), W, b
+    # Column-major logits: the softmax's row-wise reductions vectorise.
+    order = "F" if output == "softmax" else "C"
+    return ops.Affine(x, W, b, order=order, name="logits"), W, b
+
+
+def layers_graph(
+    n_features, layers, n_outputs, *, output="softmax", dtype=np.float64, loss=None
+):
+    """A network of user-given layers (:mod:`skgraph.layers`) and an output layer.
+
+    ``h_0 = X``; ``h_l = layer_l(h_{l-1})``; ``logits = h_L @ W_out +
+    b_out``; objective ``loss(logits, y) + penalty(every layer's weights,
+    W_out)``. ``[Dense(n, activation=a) for n in sizes]`` gives the graph of
+    :func:`mlp_graph` with those hidden sizes.
+
+    Parameters
+    ----------
+    n_features : int
+    layers : sequence of skgraph.layers.Layer
+    n_outputs : int
+    output : {"logistic", "softmax", "identity", "exp"}, default="softmax"
+        The output's link, which also names its default loss.
+    dtype : {np.float64, np.float32}
+    loss : callable, optional
+        Makes the loss node instead: ``loss(logits, y, sample_weight,
+        name=...)`` (e.g. ``functools.partial(ops.Huber, delta=2.0)``).
+
+    Returns
+    -------
+    network : Network
+        Its ``layer_nodes`` lists what each layer added
+        (:class:`skgraph.layers.LayerNodes`), in order.
+    """
+    if output not in _LOSSES:
+        raise ValueError(f"output must be one of {sorted(_LOSSES)}, got {output!r}.")
+    graph = Graph(dtype=dtype)
+    X = graph.input("X", shape=(None, n_features))
+    hidden, width = X, n_features
+    weights, biases, built = [], [], []
+    for position, layer in enumerate(layers, 1):
+        nodes = layer.build(graph, hidden, width, name=str(position))
+        built.append(nodes)
+        hidden, width = nodes.output, nodes.n_outputs
+        weights.extend(nodes.weights)
+        biases.extend(nodes.biases)
+    hidden, W, b = affine_layer(
+        graph, hidden, width, n_outputs, str(len(layers) + 1), output=output
+    )
+    network = _finish(
+        graph, X, hidden, [*weights, W], [*biases, b], output, n_outputs, loss=loss
+    )
+    network.layers, network.layer_nodes = list(layers), built
+    return network
+
+
 def mlp_graph(
     n_features,
     hidden_layer_sizes,
@@ -239,27 +334,28 @@ def mlp_graph(
     n_layers = len(sizes) - 1
     for layer in range(n_layers):
         suffix = "" if n_layers == 1 else str(layer + 1)
-        W = graph.parameter(f"W{suffix}", np.zeros((sizes[layer], sizes[layer + 1])))
-        weights.append(W)
-        args = [hidden, W]
-        if fit_intercept:
-            b = graph.parameter(f"b{suffix}", np.zeros(sizes[layer + 1]))
-            biases.append(b)
-            args.append(b)
         is_last = layer == n_layers - 1
-        if is_last:
-            # Column-major logits: the softmax's row-wise reductions vectorise.
-            order = "F" if output == "softmax" else "C"
-            hidden = ops.Affine(*args, order=order, name="logits")
-        else:
-            # Column-major hidden layers in double precision: OpenBLAS's dgemm
-            # writes the product of a tall X that way about a third faster
-            # (single precision gains nothing). The activations follow suit.
-            order = "F" if graph.dtype == np.float64 else "C"
-            hidden = ops.Affine(*args, order=order, name=f"z{suffix}")
+        hidden, W, b = affine_layer(
+            graph,
+            hidden,
+            sizes[layer],
+            sizes[layer + 1],
+            suffix,
+            fit_intercept=fit_intercept,
+            output=output if is_last else None,
+        )
+        weights.append(W)
+        biases.extend([b] if fit_intercept else [])
         if not is_last:
             hidden = ops.ACTIVATIONS[activation](hidden, name=f"h{suffix}")
     return _finish(graph, X, hidden, weights, biases, output, n_outputs, l1=l1)
 
 
-__all__ = ["Network", "linear_graph", "mlp_graph", "Parameter"]
+__all__ = [
+    "Network",
+    "affine_layer",
+    "layers_graph",
+    "linear_graph",
+    "mlp_graph",
+    "Parameter",
+]

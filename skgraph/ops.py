@@ -16,7 +16,7 @@ penalties and losses are for training only and have none.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit, ndtr, xlogy
 
 from skgraph.graph import Op
 
@@ -40,9 +40,16 @@ __all__ = [
     "L1Penalty",
     "SigmoidCrossEntropy",
     "SoftmaxCrossEntropy",
+    "GELU",
+    "LeakyReLU",
+    "Softplus",
+    "SiLU",
+    "Dropout",
+    "Huber",
     "SquaredError",
     "PoissonLoss",
     "ACTIVATIONS",
+    "LAYER_ACTIVATIONS",
 ]
 
 
@@ -677,6 +684,208 @@ ACTIVATIONS = {
 }
 
 
+# -- activations of user-built networks, dropout, the Huber loss ---------------------
+# These ops allocate their results (they keep no buffer that a later pass
+# overwrites), so they hold under any buffer-reuse protocol of the engine.
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+class GELU(_Elementwise):
+    """Gaussian error linear unit, exact form.
+
+    Forward: ``x * Phi(x)``, ``Phi`` the standard normal CDF (``ndtr``).
+    Backward: ``g * (Phi(x) + x * phi(x))``, ``phi(x) = exp(-x**2 / 2) /
+    sqrt(2 pi)`` the normal density.
+    """
+
+    def forward(self, ctx, x):
+        return x * ndtr(x)
+
+    def backward(self, ctx, g, x):
+        # x * x overflows to inf far out, where phi(x) is 0 and exp(-inf) = 0
+        with np.errstate(over="ignore", under="ignore"):
+            density = np.exp(-0.5 * x * x) * x.dtype.type(_INV_SQRT_2PI)
+        return (g * (ndtr(x) + x * density),)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``x * 0.5 * (1 + Erf(x / sqrt(2)))``.
+
+        onnxruntime has ``Erf`` in single precision only: a double-precision
+        model evaluates it in float32 (``Cast`` there and back), which is
+        accurate to about 1e-7.
+        """
+        scaled = builder.op("Mul", x, builder.constant(1.0 / np.sqrt(2.0), "rsqrt2"))
+        if builder.dtype == np.float64:
+            single = builder.op("Cast", scaled, to=1)  # TensorProto.FLOAT
+            erf = builder.op("Cast", builder.op("Erf", single), to=11)  # DOUBLE
+        else:
+            erf = builder.op("Erf", scaled)
+        cdf = builder.op("Add", erf, builder.constant(1.0, "one"))
+        half_x = builder.op("Mul", x, builder.constant(0.5, "half"))
+        return builder.op("Mul", half_x, cdf)
+
+
+class LeakyReLU(_Elementwise):
+    """Leaky rectified linear unit with slope ``negative_slope`` below zero.
+
+    Forward: ``x`` where ``x > 0``, else ``negative_slope * x`` (0.01 by
+    default). Backward: ``g`` where ``x > 0``, else ``negative_slope * g``.
+    """
+
+    def __init__(self, x, negative_slope=0.01, *, name=None):
+        self.negative_slope = float(negative_slope)
+        super().__init__(x, name=name)
+
+    def forward(self, ctx, x):
+        return np.where(x > 0, x, x * x.dtype.type(self.negative_slope))
+
+    def backward(self, ctx, g, x):
+        return (np.where(x > 0, g, g * g.dtype.type(self.negative_slope)),)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Where(x > 0, x, negative_slope * x)``.
+
+        (onnxruntime's ``LeakyRelu`` has no double-precision kernel.)
+        """
+        zero = builder.constant(0.0, "zero")
+        scaled = builder.op("Mul", x, builder.constant(self.negative_slope, "slope"))
+        return builder.op("Where", builder.op("Greater", x, zero), x, scaled)
+
+
+class Softplus(_Elementwise):
+    """Softplus, ``log(1 + exp(x))``, a smooth ReLU.
+
+    Forward: ``max(x, 0) + log1p(exp(-|x|))``: finite for every finite ``x``
+    and accurate in both tails. Backward: ``g * sigmoid(x)``.
+    """
+
+    def forward(self, ctx, x):
+        tail = np.log1p(_exp_minus_abs(x, np.empty_like(x)))
+        return np.maximum(x, 0) + tail
+
+    def backward(self, ctx, g, x):
+        return (g * expit(x),)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Relu(x) + Log(1 + Exp(-Abs(x)))``, the stable form.
+
+        (onnxruntime's ``Softplus`` has no double-precision kernel.)
+        """
+        tail = builder.op("Exp", builder.op("Neg", builder.op("Abs", x)))
+        one = builder.constant(1.0, "one")
+        return builder.op(
+            "Add",
+            builder.op("Relu", x),
+            builder.op("Log", builder.op("Add", tail, one)),
+        )
+
+
+class SiLU(_Elementwise):
+    """Sigmoid linear unit (swish): ``x * sigmoid(x)``.
+
+    Forward: ``x * s`` with ``s = sigmoid(x)``. Backward: ``g * (s + x * s *
+    (1 - s))``.
+    """
+
+    def forward(self, ctx, x):
+        return x * expit(x)
+
+    def backward(self, ctx, g, x):
+        s = expit(x)
+        return (g * (s * (1.0 + x * (1.0 - s))),)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Mul(x, Sigmoid(x))``."""
+        return builder.op("Mul", x, builder.op("Sigmoid", x))
+
+
+class Dropout(_Elementwise):
+    """Inverted dropout: zero each entry with probability ``rate`` in training.
+
+    Forward, in training: ``x * m / (1 - rate)`` with ``m`` a 0/1 mask whose
+    entries are 1 with probability ``1 - rate``; at inference: ``x``, so
+    prediction is a plain forward pass. Backward: ``g * m / (1 - rate)``
+    (``g`` at inference).
+
+    A pass is a training pass when the trainer has given the op's context
+    (its :class:`~skgraph.graph.Context` in the trace) a random generator as
+    ``ctx.dropout_rng``, from which the mask is drawn: a trace without one
+    (prediction, a gradient check) applies no dropout, and the same
+    generator state gives the same masks (bit-identical same-seed fits).
+    """
+
+    def __init__(self, x, rate, *, name=None):
+        rate = float(rate)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}.")
+        self.rate = rate
+        super().__init__(x, name=name)
+
+    def forward(self, ctx, x):
+        rng = getattr(ctx, "dropout_rng", None)
+        if rng is None or self.rate == 0.0:
+            ctx.mask = None
+            return x
+        keep = rng.random(x.shape) >= self.rate
+        ctx.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        return x * ctx.mask
+
+    def backward(self, ctx, g, x):
+        return (g if ctx.mask is None else g * ctx.mask,)
+
+    def lower_onnx(self, builder, x):
+        """ONNX: ``Identity`` (dropout is for training only)."""
+        return builder.op("Identity", x)
+
+
+class Huber(_WeightedLoss):
+    """Huber loss of predictions against targets, summed over outputs.
+
+    For a residual ``r = z - y``, per element ``h(r) = r**2 / 2`` where
+    ``|r| <= delta`` and ``delta * (|r| - delta / 2)`` beyond: quadratic
+    near zero, linear (robust to outliers) far out. Per sample ``loss_i =
+    sum_k h(r_ik)``, combined over outputs and samples as
+    :class:`SquaredError` (which it equals where every ``|r| <= delta``):
+    ``sum_i w_i * loss_i``, the mean over samples without weights.
+
+    Forward: the loss above. Backward: ``g * w_i * clip(r_ik, -delta,
+    delta)`` for the predictions only.
+    """
+
+    def __init__(self, z, y, weights=None, *, delta=1.0, name=None):
+        delta = float(delta)
+        if not delta > 0.0:
+            raise ValueError(f"Huber delta must be positive, got {delta!r}.")
+        self.delta = delta
+        super().__init__(*(p for p in (z, y, weights) if p is not None), name=name)
+
+    def forward(self, ctx, z, y, weights=None):
+        size = np.abs(z - y)
+        delta = z.dtype.type(self.delta)
+        per_element = np.where(
+            size <= delta, 0.5 * size * size, delta * (size - 0.5 * delta)
+        )
+        return self._weighted_total(per_element, weights)
+
+    def backward(self, ctx, g, z, y, weights=None):
+        delta = z.dtype.type(self.delta)
+        residual = np.clip(z - y, -delta, delta)
+        residual = self._scaled(residual, g, weights)
+        return (residual, None, None)[: len(self.parents)]
+
+
+#: Activations of the layers of user-built networks (:mod:`skgraph.layers`):
+#: scikit-learn's four and more. :data:`ACTIVATIONS` stays scikit-learn's.
+LAYER_ACTIVATIONS = {
+    **ACTIVATIONS,
+    "gelu": GELU,
+    "leaky_relu": LeakyReLU,
+    "softplus": Softplus,
+    "silu": SiLU,
+}
+
+
 # -- regression losses --------------------------------------------------------------
 
 
@@ -693,13 +902,13 @@ class SquaredError(_WeightedLoss):
     """
 
     def forward(self, ctx, z, y, weights=None):
-        residual = np.subtract(z, y, out=ctx.buffer("r", z.shape, z.dtype))
+        residual = np.subtract(z, y, out=ctx.scratch("r", z.shape, z.dtype))
         residual *= residual
         residual *= 0.5
         return self._weighted_total(residual, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        residual = np.subtract(z, y, out=ctx.buffer("r", z.shape, z.dtype))
+        residual = np.subtract(z, y, out=ctx.scratch("r", z.shape, z.dtype))
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
 
@@ -720,7 +929,7 @@ class PoissonLoss(_WeightedLoss):
     """
 
     def forward(self, ctx, z, y, weights=None):
-        per_element = np.exp(z, out=ctx.buffer("r", z.shape, z.dtype))
+        per_element = np.exp(z, out=ctx.scratch("r", z.shape, z.dtype))
         scratch = ctx.buffer("scratch", z.shape, z.dtype)
         per_element -= np.multiply(y, z, out=scratch)
         per_element += xlogy(y, y, out=scratch)
@@ -728,6 +937,6 @@ class PoissonLoss(_WeightedLoss):
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        residual = np.exp(z, out=ctx.buffer("r", z.shape, z.dtype))
+        residual = np.exp(z, out=ctx.scratch("r", z.shape, z.dtype))
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]

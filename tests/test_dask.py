@@ -149,6 +149,25 @@ def test_poisson_regressor_rejects_negative_dask_targets(client):
         MLPRegressorGraph("poisson", solver="lbfgs").fit(*as_dask(X, X[:, 0]))
 
 
+def test_a_user_built_network_fits_on_dask_as_in_memory(client):
+    from skgraph import GraphClassifier
+    from skgraph.layers import Dense, Dropout
+
+    X, y, sw = make_data(n=1200)
+    layers = [Dense(5, activation="gelu"), Dense(4, activation="softplus")]
+    params = dict(layers=layers, solver="lbfgs", max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GraphClassifier(**params).fit(X, y, sample_weight=sw)
+        Xd, yd, swd = as_dask(X, y, sw, rows=400)
+        dist = GraphClassifier(**params).fit(Xd, yd, sample_weight=swd)
+    np.testing.assert_allclose(
+        dist.graph_.theta, memory.graph_.theta, rtol=1e-6, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="Dropout layers train only with"):
+        GraphClassifier([Dense(3), Dropout(0.1)], solver="lbfgs").fit(Xd, yd)
+
+
 def test_prediction_on_dask_is_lazy_and_blockwise(client):
     X, y, _ = make_data()
     clf = LogisticRegressionGraph().fit(X, y)

@@ -118,6 +118,8 @@ GRAPH_BUILDERS = {
     ops.L1Penalty: lambda g, rng: _penalty(ops.L1Penalty, g, rng),
     ops.L2Penalty: lambda g, rng: _penalty(ops.L2Penalty, g, rng),
     ops.Log: lambda g, rng: _elementwise(ops.Log, g, rng, positive=True),
+    # Without a trainer's generator on its context, dropout is the identity.
+    ops.Dropout: lambda g, rng: _elementwise(lambda x: ops.Dropout(x, 0.5), g, rng),
 }
 
 

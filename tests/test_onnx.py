@@ -216,6 +216,11 @@ OP_CASES = {
     "Exp": lambda x, W, b: ops.Exp(x),
     "Log": lambda x, W, b: ops.Log(ops.Exp(x)),
     "Square": lambda x, W, b: ops.Square(x),
+    "GELU": lambda x, W, b: ops.GELU(x),
+    "LeakyReLU": lambda x, W, b: ops.LeakyReLU(x),
+    "Softplus": lambda x, W, b: ops.Softplus(ops.Multiply(x, ops.Sum(W))),
+    "SiLU": lambda x, W, b: ops.SiLU(x),
+    "Dropout": lambda x, W, b: ops.Dropout(x, 0.5),
 }
 
 
@@ -231,11 +236,18 @@ def test_every_lowering_computes_the_forward_rule(case, opset):
     X = rng.randn(5, 4)
     expected = graph.forward(out, {x: X}).value(out)
     (got,) = _session(_lowered(graph, [x], out, np.float64, opset)).run(None, {"x": X})
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # onnxruntime's Erf is single precision only (see ops.GELU.lower_onnx)
+    tolerance = 1e-7 if case == "GELU" else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
 
 
 def test_training_only_ops_have_no_lowering():
-    for op in (ops.L2Penalty, ops.SigmoidCrossEntropy, ops.SoftmaxCrossEntropy):
+    for op in (
+        ops.L2Penalty,
+        ops.SigmoidCrossEntropy,
+        ops.SoftmaxCrossEntropy,
+        ops.Huber,
+    ):
         assert getattr(op, "lower_onnx", None) is None
 
 
@@ -386,3 +398,29 @@ def test_import_skgraph_imports_no_deploy_package():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_a_user_built_network_exports_without_its_dropout(dtype):
+    from skgraph import GraphClassifier
+    from skgraph.layers import Dense, Dropout
+
+    X = _data(dtype)
+    layers = [
+        Dense(8, activation="gelu"),
+        Dropout(0.3),
+        Dense(6, activation="silu"),
+        Dense(5, activation="softplus"),
+        Dense(4, activation="leaky_relu"),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = GraphClassifier(layers, max_iter=5, random_state=0)
+        est.fit(X, _targets("multiclass", X))
+    model = to_onnx(est, X[:1])
+    assert "Dropout" not in {node.op_type for node in model.graph.node}
+    label, proba = _session(model).run(None, {"X": X})
+    np.testing.assert_array_equal(label, est.predict(X))
+    np.testing.assert_allclose(
+        proba, est.predict_proba(X), rtol=0, atol=TOLERANCE[dtype]
+    )

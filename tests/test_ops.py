@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit, log_softmax, logsumexp, softmax, xlogy
 
 from skgraph import ops
-from skgraph.graph import Graph
+from skgraph.graph import Graph, Trace
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None)
 RTOL = 1e-6
@@ -607,6 +607,179 @@ def test_output_shapes_for_drawing():
     assert ops.Sum(z, axis=0).output_shape((None, 2)) == (2,)
     assert ops.Sum(z, axis=1).output_shape(None) is None
     assert ops.L2Penalty(x, W).output_shape((), (3, 2)) == ()
+
+
+# -- the activations of user-built networks, dropout, Huber ------------------------
+
+
+def _gelu(x):
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+@pytest.mark.parametrize(
+    ("op", "elements", "reference"),
+    [
+        (ops.GELU, st.floats(-4.0, 4.0), _gelu),
+        (ops.LeakyReLU, away_from_zero, lambda x: np.where(x > 0, x, 0.01 * x)),
+        (ops.Softplus, st.floats(-4.0, 4.0), lambda x: np.log1p(np.exp(x))),
+        (ops.SiLU, st.floats(-4.0, 4.0), lambda x: x * expit(x)),
+    ],
+    ids=lambda p: getattr(p, "__name__", ""),
+)
+@SETTINGS
+@given(data=st.data())
+def test_layer_activation_ops(op, elements, reference, data):
+    x = data.draw(any_array(elements))
+    trace, out = check_op(op, [x])
+    np.testing.assert_allclose(trace.value(out), reference(x), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("op", [ops.GELU, ops.LeakyReLU, ops.Softplus, ops.SiLU])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_layer_activations_are_finite_and_keep_dtype_at_extremes(op, dtype):
+    g = Graph(dtype=dtype)
+    x = g.parameter("x", np.array([-1e30, -50.0, -1.0, 0.0, 1.0, 50.0, 1e30]))
+    trace = g.backward(ops.Sum(op(x)), {})
+    value, grad = trace.value(trace.program.outputs[0].parents[0]), trace.grad(x)
+    assert value.dtype == dtype and grad.dtype == dtype
+    assert np.isfinite(value).all() and np.isfinite(grad).all()
+    # far out each is the identity (x > 0) or flat (x < 0; leaky_relu's slope)
+    np.testing.assert_allclose(value[-1], 1e30, rtol=1e-6)
+    np.testing.assert_allclose(grad[[0, -1]], [0.01 if op is ops.LeakyReLU else 0, 1])
+
+
+def test_layer_activations_registry_extends_scikit_learns():
+    assert set(ops.LAYER_ACTIVATIONS) == set(ops.ACTIVATIONS) | {
+        "gelu",
+        "leaky_relu",
+        "softplus",
+        "silu",
+    }
+    assert ops.LeakyReLU(Graph().input("x")).negative_slope == 0.01
+
+
+def _dropout_trace(rate, x_value, seed):
+    """A dropout pass in training: the trace's context holds a generator."""
+    g = Graph()
+    x = g.parameter("x", x_value)
+    R = g.input("R")
+    out = ops.Dropout(x, rate)
+    loss = ops.Sum(ops.Multiply(out, R))
+    program = g.program((out,), loss=loss)
+    trace = Trace(program)
+    trace.contexts[out.index].dropout_rng = np.random.default_rng(seed)
+    feed = {R: np.arange(x_value.size, dtype=float).reshape(x_value.shape) + 1}
+    program.forward(feed, trace)
+    program.backward(trace)
+    return trace, out, x
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25, 0.9])
+def test_dropout_in_training_is_inverted_and_backprops_through_its_mask(rate):
+    x_value = np.random.default_rng(1).uniform(0.5, 2.0, size=(400, 5))
+    trace, out, x = _dropout_trace(rate, x_value, seed=3)
+    kept = trace.value(out) != 0
+    np.testing.assert_allclose(trace.value(out)[kept], x_value[kept] / (1 - rate))
+    # d(sum(out * R))/dx = R * mask / (1 - rate): a finite-difference check
+    # with the mask fixed is this closed form, the op being linear in x
+    R = np.arange(x_value.size, dtype=float).reshape(x_value.shape) + 1
+    np.testing.assert_allclose(trace.grad(x), R * kept / (1 - rate))
+    assert abs(kept.mean() - (1 - rate)) < 0.05
+    again, _, _ = _dropout_trace(rate, x_value, seed=3)
+    np.testing.assert_array_equal(again.value(out), trace.value(out))
+
+
+def test_dropout_is_the_identity_without_a_generator():
+    # a plain pass (prediction, a gradient check): no mask, gradient g
+    trace, out = check_op(lambda p: ops.Dropout(p, 0.5), [np.array([[1.0, -2.0]])])
+    np.testing.assert_array_equal(trace.value(out), [[1.0, -2.0]])
+    with pytest.raises(ValueError, match="rate"):
+        ops.Dropout(Graph().input("x"), 1.0)
+
+
+def _huber(z, y, delta):
+    r = np.abs(z - y)
+    return np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)).sum(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("delta", [0.3, 1.0])
+@SETTINGS
+@given(data=st.data())
+def test_huber_loss(weighted, delta, data):
+    n, k = data.draw(side), data.draw(side)
+    z = data.draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    y = data.draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    # away from the kinks |z - y| = delta, where h has no second derivative
+    z = np.where(np.abs(np.abs(z - y) - delta) < 1e-3, z + 0.01, z)
+    w = data.draw(arrays((n,), weights))
+    if weighted:
+        trace, out = check_op(
+            lambda p, t, s: ops.Huber(p, t, s, delta=delta), [z], [y, w]
+        )
+        expected = w @ _huber(z, y, delta)
+    else:
+        trace, out = check_op(lambda p, t: ops.Huber(p, t, delta=delta), [z], [y])
+        expected = _huber(z, y, delta).mean()
+    assert trace.value(out) == pytest.approx(expected, rel=1e-12, abs=1e-14)
+
+
+def test_huber_is_half_the_squared_error_inside_delta_and_rejects_bad_delta():
+    g = Graph()
+    z = g.parameter("z", np.array([[0.1, -0.2], [0.3, 0.0]]))
+    y = g.input("y")
+    trace = g.backward(ops.Huber(z, y, delta=1.0), {y: np.zeros((2, 2))})
+    assert trace.value(trace.program.loss) == pytest.approx(0.14 / 2 / 2)
+    np.testing.assert_allclose(trace.grad(z), z.value / 2)
+    squared = g.backward(ops.SquaredError(z, y), {y: np.zeros((2, 2))})
+    assert trace.value(trace.program.loss) == squared.value(squared.program.loss)
+    with pytest.raises(ValueError, match="delta"):
+        ops.Huber(z, y, delta=0.0)
+
+
+# -- regression losses --------------------------------------------------------------
+
+
+@st.composite
+def regression_targets(draw, nonnegative=False):
+    n, k = draw(side), draw(side)
+    z = draw(arrays((n, k), st.floats(-3.0, 3.0)))
+    y = draw(arrays((n, k), st.floats(0.0, 5.0) if nonnegative else finite))
+    w = draw(arrays((n,), weights))
+    return z, y, w
+
+
+def _naive_squared_error(z, y):
+    return 0.5 * ((z - y) ** 2).sum(axis=1)
+
+
+def _naive_poisson(z, y):
+    prediction = np.exp(z)
+    return (xlogy(y, y / prediction) - y + prediction).sum(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("loss", "targets", "naive"),
+    [
+        (ops.SquaredError, regression_targets(), _naive_squared_error),
+        (ops.PoissonLoss, regression_targets(nonnegative=True), _naive_poisson),
+    ],
+    ids=["squared_error", "poisson"],
+)
+@SETTINGS
+@given(data=st.data())
+def test_regression_losses(loss, targets, naive, weighted, data):
+    z, y, w = data.draw(targets)
+    if weighted:
+        trace, out = check_op(lambda p, t, s: loss(p, t, s), [z], [y, w])
+        expected = w @ naive(z, y)
+    else:
+        trace, out = check_op(lambda p, t: loss(p, t), [z], [y])
+        expected = naive(z, y).mean()
+    assert trace.value(out) == pytest.approx(expected, rel=1e-10, abs=1e-12)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -48,6 +48,14 @@ CASES = {
         _mlp("lbfgs", activation="tanh"),
         lambda X, y: (X, np.stack([y == 0, y == 1], axis=1).astype(int)),
     ),
+    "graph-dropout-gelu": (
+        skgraph.GraphClassifier(
+            [skgraph.layers.Dense(6, activation="gelu"), skgraph.layers.Dropout(0.2)],
+            max_iter=15,
+            random_state=0,
+        ),
+        lambda X, y: (X, y),
+    ),
     "pipeline": (
         make_pipeline(StandardScaler(), _mlp("lbfgs")),
         lambda X, y: (X, y),
@@ -117,7 +125,8 @@ def test_trusted_types_are_exactly_skgraphs():
     names = skgraph.trusted_types()
     assert all(name.startswith("skgraph.") for name in names)
     assert len(names) == len(set(names))
-    op_names = {f"skgraph.ops.{name}" for name in ops.__all__ if name != "ACTIVATIONS"}
+    registries = ("ACTIVATIONS", "LAYER_ACTIVATIONS")
+    op_names = {f"skgraph.ops.{name}" for name in ops.__all__ if name not in registries}
     assert op_names <= set(names)
     assert {
         "skgraph._logistic.LogisticRegressionGraph",
