@@ -195,7 +195,7 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
     label_smoothing : float in [0, 1), default=0.0
         Targets become ``(1 - label_smoothing) * onehot + label_smoothing /
         K``, with ``K`` the number of classes (2 per label for sigmoid
-        outputs).
+        outputs). In memory only: a fit on Dask arrays needs 0.
 
     solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
     alpha : float, default=1e-4
@@ -333,6 +333,15 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+
+    def _check_fit_parameters(self, incremental, distributed):
+        if distributed and self.label_smoothing:
+            # Dask chunks are encoded by the shared one-hot encoder alone.
+            raise ValueError(
+                "label_smoothing > 0 is not supported on Dask arrays: fit in "
+                "memory, or set label_smoothing=0."
+            )
+        super()._check_fit_parameters(incremental, distributed)
 
     def _encode_targets(self, y, dtype):
         """The targets, smoothed by ``label_smoothing``."""

@@ -166,6 +166,8 @@ def test_a_user_built_network_fits_on_dask_as_in_memory(client):
     )
     with pytest.raises(ValueError, match="Dropout layers train only with"):
         GraphClassifier([Dense(3), Dropout(0.1)], solver="lbfgs").fit(Xd, yd)
+    with pytest.raises(ValueError, match="label_smoothing > 0 is not supported"):
+        GraphClassifier([Dense(3)], solver="lbfgs", label_smoothing=0.1).fit(Xd, yd)
 
 
 def test_prediction_on_dask_is_lazy_and_blockwise(client):
