@@ -149,6 +149,27 @@ def test_poisson_regressor_rejects_negative_dask_targets(client):
         MLPRegressorGraph("poisson", solver="lbfgs").fit(*as_dask(X, X[:, 0]))
 
 
+@pytest.mark.parametrize("loss", ["huber", "poisson"])
+def test_a_user_built_regressor_fits_on_dask_as_in_memory(client, loss):
+    from skgraph import GraphRegressor
+    from skgraph.layers import Dense
+
+    X, _, sw = make_data(n=1200)
+    y = X[:, 0] + X[:, 1] ** 2
+    y = np.exp(0.3 * y) if loss == "poisson" else y
+    layers = [Dense(5, activation="gelu")]
+    params = dict(layers=layers, loss=loss, solver="lbfgs", max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GraphRegressor(**params).fit(X, y, sample_weight=sw)
+        Xd, yd, swd = as_dask(X, y, sw, rows=400)
+        dist = GraphRegressor(**params).fit(Xd, yd, sample_weight=swd)
+    assert dist.loss_ == pytest.approx(memory.loss_, rel=1e-9)
+    np.testing.assert_allclose(
+        dist.graph_.theta, memory.graph_.theta, rtol=1e-6, atol=1e-9
+    )
+
+
 def test_a_user_built_network_fits_on_dask_as_in_memory(client):
     from skgraph import GraphClassifier
     from skgraph.layers import Dense, Dropout
