@@ -11,7 +11,12 @@ from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
-from skgraph.gradcheck import GradientCheck, check_gradients
+from skgraph.gradcheck import (
+    GradientCheck,
+    HessianCheck,
+    check_gradients,
+    check_hessian_vector_products,
+)
 from skgraph.graph import Graph, Input, Op, Parameter, Trace
 from skgraph.networks import Network, layers_graph, linear_graph, mlp_graph
 from skgraph.onnx import to_onnx
@@ -37,6 +42,8 @@ __all__ = [
     "layers_graph",
     "check_gradients",
     "GradientCheck",
+    "check_hessian_vector_products",
+    "HessianCheck",
     "to_onnx",
     "trusted_types",
     "__version__",

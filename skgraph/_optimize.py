@@ -2,8 +2,9 @@
 
 The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
 makes one from a graph, a scalar node and the data. :func:`minimize` runs
-plain gradient descent (the lecture's recipe) or scipy's L-BFGS-B / CG on it
-and reports the same :class:`OptimizeResult` for all three.
+plain gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it,
+or scipy's Newton-CG with the graph's Hessian-vector products, and reports
+the same :class:`OptimizeResult` for all four.
 
 An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
 ``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
@@ -26,6 +27,7 @@ import numpy as np
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from skgraph._second_order import ObjectiveHessian
 from skgraph.graph import Trace
 from skgraph.ops import L1Penalty
 
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 #: The full-batch solvers :func:`minimize` knows.
-SOLVERS = ("lbfgs", "cg", "gd")
+SOLVERS = ("lbfgs", "cg", "gd", "newton-cg")
 #: The solvers that handle an L1 term and sign constraints.
 NONSMOOTH_SOLVERS = ("lbfgs", "gd")
 #: Most L-BFGS-B runs of one fit with an L1 term or bounds (see _split_lbfgs).
@@ -80,6 +82,18 @@ class GraphObjective:
         self.trace = self.program.bind(feed, Trace(self.program))
         self._grad = np.empty_like(graph.theta)
         self.n_calls = 0
+        self._hessian = None
+
+    def hessp(self, theta, direction):
+        """``H v``: the Hessian at ``theta`` times ``direction`` (new float64 array).
+
+        One forward-and-backward sweep of the graph per product, plus one
+        pass to linearise at each new ``theta`` (see
+        :mod:`skgraph._second_order`).
+        """
+        if self._hessian is None:
+            self._hessian = ObjectiveHessian(self.graph, self.loss, lambda: [self.feed])
+        return self._hessian(theta, direction)
 
     def __setstate__(self, state):
         # The trace's parameter values are views of graph.theta, which pickle
@@ -226,6 +240,71 @@ def _scipy_minimize(fun, theta0, method, monitor, options):
         stopped=monitor.stopped,
         message=str(res.message),
         status=int(res.status),
+    )
+
+
+class _LastEvaluation:
+    """``fun`` remembering its last point: a callback reads the gradient there."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.x = None
+        self.n_calls = 0
+
+    def __call__(self, x):
+        if self.x is None or not np.array_equal(x, self.x):
+            self.value = self.fun(x)
+            self.x = np.array(x, dtype=np.float64)
+            self.n_calls += 1
+        return self.value
+
+
+def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
+    """scipy's Newton-CG with the graph's ``hessp``, stopped as scikit-learn's.
+
+    Truncated Newton: each iteration solves ``H p = -grad`` by conjugate
+    gradients to a relative accuracy ``min(0.5, sqrt(|grad|_1))`` (stopping
+    early at negative curvature), then takes a Wolfe line search along
+    ``p``. scikit-learn's ``newton-cg`` is the same method; like it, this
+    stops when ``max |grad| <= tol`` (checked before the first iteration
+    too), or at ``max_iter`` iterations; scipy's own test (a step of
+    vanishing length, ``xtol``) stops it only where rounding does.
+    """
+    memo = _LastEvaluation(fun)
+    loss, grad = memo(theta0)
+    solved = float(np.abs(grad).max(initial=0.0)) <= tol
+    if solved:
+        return _descent_result(theta0, loss, 0, 1, monitor, True, "max |grad| <= tol.")
+
+    def callback(intermediate_result):
+        nonlocal solved
+        if monitor(intermediate_result.x, intermediate_result.fun):
+            raise StopIteration
+        solved = float(np.abs(memo(intermediate_result.x)[1]).max()) <= tol
+        if solved:
+            raise StopIteration
+
+    options = {"maxiter": max_iter, "xtol": np.finfo(float).eps, **(options or {})}
+    res = optimize.minimize(
+        memo,
+        theta0,
+        method="Newton-CG",
+        jac=True,
+        hessp=hessp,
+        options=options,
+        callback=callback,
+    )
+    converged = (solved or bool(res.success)) and not monitor.stopped
+    return OptimizeResult(
+        theta=res.x,
+        loss=float(res.fun),
+        n_iter=min(int(res.nit), max_iter),
+        n_fev=memo.n_calls,
+        loss_curve=monitor.loss_curve,
+        converged=converged,
+        stopped=monitor.stopped,
+        message="max |grad| <= tol." if solved else str(res.message),
+        status=0 if converged else max(int(res.status), 1),
     )
 
 
@@ -695,6 +774,7 @@ def minimize(
     l1=0.0,
     penalized=None,
     nonnegative=False,
+    hessp=None,
 ):
     """Minimise ``fun: theta -> (loss, grad)`` with a full-batch solver.
 
@@ -710,12 +790,13 @@ def minimize(
         Returns the loss (float) and its gradient (1-D float64 array).
     theta0 : ndarray of shape (n_parameters,)
         The starting point.
-    solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "cg", "gd", "newton-cg"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxfun=max_fun``).
         ``"cg"``: scipy's nonlinear conjugate gradients (``gtol=tol``).
         ``"gd"``: gradient descent, stopping when the gradient norm is at
-        most ``tol``.
+        most ``tol``. ``"newton-cg"``: scipy's Newton-CG on ``hessp``,
+        stopping when ``max |grad| <= tol`` (see :func:`_newton_cg`).
     tol : float, default=1e-4
     max_iter : int, default=100
     max_fun : int, default=15000
@@ -739,6 +820,10 @@ def minimize(
         default).
     nonnegative : bool, default=False
         Constrain ``theta[penalized] >= 0``.
+    hessp : callable, optional
+        ``hessp(theta, v)``: the Hessian of ``fun`` at ``theta`` times ``v``;
+        by default ``fun.hessp`` (a :class:`GraphObjective` has one). Needed
+        by ``"newton-cg"`` only.
 
     Returns
     -------
@@ -773,6 +858,16 @@ def minimize(
     if solver == "cg":
         options = {"maxiter": max_iter, "gtol": tol, **(options or {})}
         return _scipy_minimize(fun, theta0, "CG", monitor, options)
+    if solver == "newton-cg":
+        hessp = getattr(fun, "hessp", None) if hessp is None else hessp
+        if hessp is None:
+            raise ValueError(
+                "solver='newton-cg' needs Hessian-vector products: pass hessp, "
+                "or an objective with a hessp method."
+            )
+        return _newton_cg(
+            fun, hessp, theta0, monitor, tol=tol, max_iter=max_iter, options=options
+        )
     rate = ("auto", float(initial_step)) if learning_rate == "auto" else learning_rate
     if nonsmooth:
         return _proximal_gradient(

@@ -171,6 +171,21 @@ class Op(Node):
         Given ``grad`` = dLoss/d(this node), return dLoss/d(parent) for each
         parent, or ``None`` where ``ctx.needs[i]`` is false (no gradient is
         wanted there: an input, or a branch that reaches no parameter).
+    ``jvp(self, ctx, tangents, *values) -> ndarray or None``
+        Second order, forward mode: the directional derivative of the
+        node's value given its parents' (``tangents[i]``, ``None`` for a
+        zero tangent), or ``None`` when it is zero.
+    ``hvp(self, ctx, g, g_dot, tangents, *values) -> tuple``
+        Second order, Pearlmutter's R-operator of the backward rule: the
+        directional derivative of each parent gradient that ``backward``
+        returns, when the parents move along ``tangents`` and the incoming
+        gradient ``g`` along ``g_dot`` (``None``: zero). ``None`` where
+        ``ctx.needs[i]`` is false or the result is zero. It runs before the
+        node's backward rule of the same pass and must not write into
+        anything the forward pass left (see :mod:`skgraph._second_order`).
+        An op with no second derivative where it matters raises a
+        ValueError naming itself (:class:`~skgraph.ops.L1Penalty`); an op
+        without these methods raises ``NotImplementedError``.
     ``output_shape(self, *shapes) -> tuple or None``
         Optional, for drawing: the output shape from the parents' shapes.
     ``lower_onnx(self, builder, *inputs) -> str``
@@ -216,6 +231,20 @@ class Op(Node):
 
     def backward(self, ctx, grad, *values):
         raise NotImplementedError
+
+    def jvp(self, ctx, tangents, *values):
+        raise NotImplementedError(
+            f"{type(self).__name__} ({self.name!r}) states no second-order rule: "
+            "define its jvp and hvp methods to compute Hessian-vector products "
+            "through it."
+        )
+
+    def hvp(self, ctx, g, g_dot, tangents, *values):
+        raise NotImplementedError(
+            f"{type(self).__name__} ({self.name!r}) states no second-order rule: "
+            "define its jvp and hvp methods to compute Hessian-vector products "
+            "through it."
+        )
 
     def output_shape(self, *shapes):
         return None
@@ -265,6 +294,21 @@ class Context:
         self.grad_out = ()
         self._buffers = {}
         self._scratch = set()
+        self._at_point = {}
+
+    def at_point(self, key, compute):
+        """``compute()``, kept for the Hessian-vector products at one point.
+
+        Second-order rules keep here what depends on where the objective is
+        linearised but not on the direction (a loss's curvature weights, an
+        activation's derivatives), so that every product at that point after
+        the first costs only the direction's work. The products' driver
+        forgets them when it moves to a new point.
+        """
+        value = self._at_point.get(key)
+        if value is None:
+            value = self._at_point[key] = compute()
+        return value
 
     def grad_destination(self, i):
         """``grad_out[i]``, or ``None``."""

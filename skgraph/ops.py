@@ -7,6 +7,18 @@ Every op keeps the dtype of its floating-point arguments (float32 stays
 float32). None clips its input or output: the fused losses are stable because
 of how they are written, not because extreme values are cut off.
 
+Second order: every op also states the rules of a Hessian-vector product
+(see :class:`~skgraph.graph.Op` and :mod:`skgraph._second_order`), next to
+its derivative: ``jvp``, the forward tangent ``x_dot -> out_dot`` of its
+forward rule, and ``hvp``, Pearlmutter's R-operator of its backward rule,
+the tangent of each returned gradient when the arguments move along their
+tangents and ``g`` along ``g_dot``. A one-argument function ``f`` needs only
+its first and second derivatives (``_slopes``): ``out_dot = f'(x) * x_dot``
+and ``R{dx} = g_dot * f'(x) + g * f''(x) * x_dot``. Piecewise-linear ops
+(ReLU, leaky ReLU, the Huber loss's linear part) have ``f'' = 0`` almost
+everywhere, which is their rule; :class:`L1Penalty` refuses, since its
+minima sit on the kinks where it has no second derivative.
+
 The ops a prediction uses also state their ONNX lowering (``lower_onnx``, see
 :class:`~skgraph.graph.Op`): the ONNX operators that compute the same forward
 rule, which is how :func:`skgraph.to_onnx` exports a fitted graph. The
@@ -79,13 +91,56 @@ def _broadcast_shape(*shapes):
     return tuple(out)
 
 
+def _times(*factors):
+    """The product of ``factors``, or ``None`` (a zero tangent) if one is."""
+    if any(f is None for f in factors):
+        return None
+    product = factors[0]
+    for factor in factors[1:]:
+        product = product * factor
+    return product
+
+
+def _tangent_sum(*terms):
+    """The sum of the terms that are not ``None`` (``None`` when none is)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
 class _Elementwise(Op):
     """Base of ops applied element by element to one argument.
 
     A subclass whose forward rule is one ONNX operator names it in
     ``_onnx_op`` (with its attributes in ``_onnx_attributes``); that is its
     ONNX lowering.
+
+    Second order: a subclass states ``_slopes(ctx, x) -> (f'(x), f''(x))``
+    (``f''`` may be ``None`` for zero); the rules then are ``out_dot =
+    f'(x) * x_dot`` and ``R{dx} = g_dot * f'(x) + g * f''(x) * x_dot``. The
+    slopes are computed once per point (:meth:`Context.at_point
+    <skgraph.graph.Context.at_point>`).
     """
+
+    def _slopes(self, ctx, x):
+        raise NotImplementedError(
+            f"{type(self).__name__} states no second-order rule (_slopes)."
+        )
+
+    def _slopes_at_point(self, ctx, x):
+        return ctx.at_point("slopes", lambda: self._slopes(ctx, x))
+
+    def jvp(self, ctx, tangents, x):
+        (x_dot,) = tangents
+        if x_dot is None:
+            return None
+        return x_dot * self._slopes_at_point(ctx, x)[0]
+
+    def hvp(self, ctx, g, g_dot, tangents, x):
+        first, second = self._slopes_at_point(ctx, x)
+        return (_tangent_sum(_times(g_dot, first), _times(g, second, tangents[0])),)
 
     _onnx_op = None
     _onnx_attributes = {}
@@ -120,12 +175,47 @@ class MatMul(Op):
         needs_a, needs_b = ctx.needs
         return (g @ b.T if needs_a else None, a.T @ g if needs_b else None)
 
+    def jvp(self, ctx, tangents, a, b):
+        """``a_dot @ b + a @ b_dot``."""
+        a_dot, b_dot = tangents
+        return _product_tangent(a, a_dot, b, b_dot)
+
+    def hvp(self, ctx, g, g_dot, tangents, a, b):
+        """``g_dot @ b.T + g @ b_dot.T`` for ``a``, ``a.T @ g_dot + a_dot.T @ g``
+        for ``b``."""
+        return _product_hvp(ctx.needs, g, g_dot, tangents, a, b)
+
     def lower_onnx(self, builder, a, b):
         """ONNX: ``MatMul(a, b)``."""
         return builder.op("MatMul", a, b)
 
     def output_shape(self, a, b):
         return None if a is None or b is None else (*a[:-1], b[-1])
+
+
+def _product_tangent(a, a_dot, b, b_dot):
+    """The tangent of ``a @ b``: ``a_dot @ b + a @ b_dot`` (``None`` if zero)."""
+    return _tangent_sum(
+        None if a_dot is None else a_dot @ b,
+        None if b_dot is None else np.asarray(a @ b_dot),
+    )
+
+
+def _product_hvp(needs, g, g_dot, tangents, a, b):
+    """R-operator of the backward rule of ``a @ b``: ``(R{da}, R{db})``."""
+    a_dot, b_dot = tangents
+    da = db = None
+    if needs[0]:
+        da = _tangent_sum(
+            None if g_dot is None else g_dot @ b.T,
+            None if b_dot is None else g @ b_dot.T,
+        )
+    if needs[1]:
+        db = _tangent_sum(
+            None if g_dot is None else np.asarray(a.T @ g_dot),
+            None if a_dot is None else a_dot.T @ g,
+        )
+    return da, db
 
 
 class Affine(Op):
@@ -190,6 +280,19 @@ class Affine(Op):
             db = np.add.reduce(g, axis=0, out=ctx.grad_destination(2))
         return dx, dW, db
 
+    def jvp(self, ctx, tangents, x, W, b=None):
+        """``x_dot @ W + x @ W_dot + b_dot``."""
+        out = _product_tangent(x, tangents[0], W, tangents[1])
+        return _tangent_sum(out, tangents[2] if b is not None else None)
+
+    def hvp(self, ctx, g, g_dot, tangents, x, W, b=None):
+        """As :class:`MatMul`'s, and ``g_dot.sum(axis=0)`` for ``b``."""
+        dx, dW = _product_hvp(ctx.needs, g, g_dot, tangents[:2], x, W)
+        if b is None:
+            return dx, dW
+        db = g_dot.sum(axis=0) if ctx.needs[2] and g_dot is not None else None
+        return dx, dW, db
+
     def output_shape(self, x, W, b=None):
         n = None if x is None else x[0]
         return None if W is None else (n, W[1])
@@ -220,6 +323,16 @@ class Add(Op):
             _unbroadcast(g, np.shape(b)) if need_b else None,
         )
 
+    def jvp(self, ctx, tangents, a, b):
+        """``a_dot + b_dot``."""
+        return _tangent_sum(*tangents)
+
+    def hvp(self, ctx, g, g_dot, tangents, a, b):
+        """The backward rule applied to ``g_dot`` (the op is linear)."""
+        if g_dot is None:
+            return (None, None)
+        return self.backward(ctx, g_dot, a, b)
+
     def output_shape(self, a, b):
         return _broadcast_shape(a, b)
 
@@ -243,6 +356,22 @@ class Multiply(Op):
         return (
             _unbroadcast(g * b, np.shape(a)) if need_a else None,
             _unbroadcast(g * a, np.shape(b)) if need_b else None,
+        )
+
+    def jvp(self, ctx, tangents, a, b):
+        """``a_dot * b + a * b_dot``."""
+        return _tangent_sum(_times(tangents[0], b), _times(a, tangents[1]))
+
+    def hvp(self, ctx, g, g_dot, tangents, a, b):
+        """``g_dot * b + g * b_dot`` for ``a``, ``g_dot * a + g * a_dot`` for
+        ``b``, each summed back to its argument's shape."""
+        a_dot, b_dot = tangents
+        need_a, need_b = ctx.needs
+        da = _tangent_sum(_times(g_dot, b), _times(g, b_dot)) if need_a else None
+        db = _tangent_sum(_times(g_dot, a), _times(g, a_dot)) if need_b else None
+        return (
+            None if da is None else _unbroadcast(da, np.shape(a)),
+            None if db is None else _unbroadcast(db, np.shape(b)),
         )
 
     def output_shape(self, a, b):
@@ -270,6 +399,14 @@ class Sum(Op):
         if self.axis is not None:
             g = np.expand_dims(g, self.axis)
         return (np.broadcast_to(g, x.shape).astype(x.dtype),)
+
+    def jvp(self, ctx, tangents, x):
+        """The forward rule applied to ``x_dot`` (the op is linear)."""
+        return None if tangents[0] is None else self.forward(ctx, tangents[0])
+
+    def hvp(self, ctx, g, g_dot, tangents, x):
+        """The backward rule applied to ``g_dot`` (the op is linear)."""
+        return (None,) if g_dot is None else self.backward(ctx, g_dot, x)
 
     def output_shape(self, shape):
         if self.axis is None:
@@ -319,6 +456,9 @@ class Identity(_Elementwise):
     def backward(self, ctx, g, x):
         return (g,)
 
+    def _slopes(self, ctx, x):
+        return x.dtype.type(1.0), None
+
 
 class Sigmoid(_Elementwise):
     """Logistic sigmoid.
@@ -341,6 +481,12 @@ class Sigmoid(_Elementwise):
         dx *= g
         return (dx,)
 
+    def _slopes(self, ctx, x):
+        """``s (1 - s)`` and ``s (1 - s) (1 - 2 s)``."""
+        s = ctx.out
+        first = s * (1.0 - s)
+        return first, first * (1.0 - 2.0 * s)
+
 
 class Tanh(_Elementwise):
     """Hyperbolic tangent.
@@ -362,6 +508,12 @@ class Tanh(_Elementwise):
         dx *= g
         return (dx,)
 
+    def _slopes(self, ctx, x):
+        """``1 - t**2`` and ``-2 t (1 - t**2)``."""
+        t = ctx.out
+        first = 1.0 - t * t
+        return first, -2.0 * t * first
+
 
 class ReLU(_Elementwise):
     """Rectified linear unit.
@@ -381,6 +533,10 @@ class ReLU(_Elementwise):
         dx = ctx.buffer("dx", x.shape, x.dtype, order)
         return (np.multiply(g, positive, out=dx),)
 
+    def _slopes(self, ctx, x):
+        """``1`` where ``x > 0``, else 0; no curvature (almost everywhere)."""
+        return (x > 0).astype(x.dtype), None
+
 
 class Exp(_Elementwise):
     """Exponential: forward ``e = exp(x)``; backward ``g * e``."""
@@ -394,6 +550,10 @@ class Exp(_Elementwise):
     def backward(self, ctx, g, x):
         return (g * ctx.out,)
 
+    def _slopes(self, ctx, x):
+        """``e`` and ``e``."""
+        return ctx.out, ctx.out
+
 
 class Log(_Elementwise):
     """Natural logarithm: forward ``log(x)``; backward ``g / x``."""
@@ -406,6 +566,11 @@ class Log(_Elementwise):
     def backward(self, ctx, g, x):
         return (g / x,)
 
+    def _slopes(self, ctx, x):
+        """``1 / x`` and ``-1 / x**2``."""
+        inverse = 1.0 / x
+        return inverse, -inverse * inverse
+
 
 class Square(_Elementwise):
     """Square: forward ``x**2``; backward ``2 * g * x``."""
@@ -415,6 +580,10 @@ class Square(_Elementwise):
 
     def backward(self, ctx, g, x):
         return (2.0 * g * x,)
+
+    def _slopes(self, ctx, x):
+        """``2 x`` and ``2``."""
+        return 2.0 * x, x.dtype.type(2.0)
 
     def lower_onnx(self, builder, x):
         """ONNX: ``Mul(x, x)``."""
@@ -441,6 +610,17 @@ def _log_sum_exp(z, ctx, overwritten=False):
     return shift + np.log(total)
 
 
+def _row_sum(a):
+    return a.sum(axis=1, keepdims=True)
+
+
+def _softmax_tangent(p, x_dot):
+    """The tangent of ``p = softmax(x)``: ``p * (x_dot - sum(p * x_dot))``."""
+    if x_dot is None:
+        return None
+    return p * (x_dot - _row_sum(p * x_dot))
+
+
 class Softmax(_Elementwise):
     """Row-wise softmax.
 
@@ -460,6 +640,20 @@ class Softmax(_Elementwise):
         p = ctx.out
         return (p * (g - (g * p).sum(axis=1, keepdims=True)),)
 
+    def jvp(self, ctx, tangents, x):
+        """``p_dot = p * (x_dot - sum(p * x_dot, axis=1))``."""
+        return _softmax_tangent(ctx.out, tangents[0])
+
+    def hvp(self, ctx, g, g_dot, tangents, x):
+        """``p_dot * (g - sum(g p)) + p * (g_dot - sum(g_dot p) - sum(g p_dot))``
+        (row sums)."""
+        p, p_dot = ctx.out, _softmax_tangent(ctx.out, tangents[0])
+        inner = _tangent_sum(
+            None if g_dot is None else g_dot - _row_sum(g_dot * p),
+            None if p_dot is None else -_row_sum(g * p_dot),
+        )
+        return (_tangent_sum(_times(p_dot, g - _row_sum(g * p)), _times(p, inner)),)
+
 
 class LogSoftmax(_Elementwise):
     """Row-wise log-softmax, by log-sum-exp.
@@ -477,6 +671,28 @@ class LogSoftmax(_Elementwise):
     def backward(self, ctx, g, x):
         p = ctx.exp_shifted / ctx.total
         return (g - p * g.sum(axis=1, keepdims=True),)
+
+    def _probabilities(self, ctx):
+        return ctx.at_point("p", lambda: ctx.exp_shifted / ctx.total)
+
+    def jvp(self, ctx, tangents, x):
+        """``x_dot - sum(softmax(x) * x_dot, axis=1)``."""
+        x_dot = tangents[0]
+        if x_dot is None:
+            return None
+        return x_dot - _row_sum(self._probabilities(ctx) * x_dot)
+
+    def hvp(self, ctx, g, g_dot, tangents, x):
+        """``g_dot - p * sum(g_dot) - p_dot * sum(g)`` (row sums), with
+        ``p_dot`` the softmax's tangent."""
+        p = self._probabilities(ctx)
+        p_dot = _softmax_tangent(p, tangents[0])
+        return (
+            _tangent_sum(
+                None if g_dot is None else g_dot - p * _row_sum(g_dot),
+                _times(-p_dot, _row_sum(g)) if p_dot is not None else None,
+            ),
+        )
 
 
 # -- penalties and fused losses ------------------------------------------------------
@@ -505,6 +721,29 @@ class L2Penalty(Op):
             *[
                 np.multiply(W, scale, out=ctx.grad_destination(i)) if needs[i] else None
                 for i, W in enumerate(weights, 1)
+            ],
+        )
+
+    def jvp(self, ctx, tangents, strength, *weights):
+        """``strength * sum_l <W_l, W_l_dot>``."""
+        parts = [
+            np.vdot(W, W_dot)
+            for W, W_dot in zip(weights, tangents[1:], strict=True)
+            if W_dot is not None
+        ]
+        return float(strength) * sum(parts) if parts else None
+
+    def hvp(self, ctx, g, g_dot, tangents, strength, *weights):
+        """``strength * (g_dot * W_l + g * W_l_dot)`` for each ``W_l``."""
+        strength, needs = float(strength), ctx.needs
+        pairs = zip(weights, tangents[1:], strict=True)
+        return (
+            None,
+            *[
+                _tangent_sum(_times(g_dot, W), _times(g, W_dot)) * strength
+                if needs[i] and (g_dot is not None or W_dot is not None)
+                else None
+                for i, (W, W_dot) in enumerate(pairs, 1)
             ],
         )
 
@@ -553,6 +792,17 @@ class L1Penalty(Op):
             ],
         )
 
+    def jvp(self, ctx, tangents, strength, *weights):
+        """Refused: ``|w|`` has no derivative at 0, where sparse minima lie."""
+        raise ValueError(
+            f"L1Penalty ({self.name!r}) has no second-order rule: |w| has no "
+            "derivative at w = 0, where the zeros of a sparse model sit, so a "
+            "Hessian-vector product through it is undefined. Newton solvers "
+            "cannot minimise an L1 term (l1_ratio > 0); use 'lbfgs' or 'gd'."
+        )
+
+    hvp = jvp
+
     def output_shape(self, *shapes):
         return ()
 
@@ -598,6 +848,39 @@ class _WeightedLoss(Op):
                 residual *= g
         return residual
 
+    # -- second order: per element, d loss_i / dz and its curvature ------------------
+    # A subclass states ``_slope(ctx, z, y)``, the derivative of loss_i with
+    # respect to each z_ik (what its backward rule scales), and
+    # ``_curvature(ctx, z, y)``, the second derivative where it is diagonal
+    # (a scalar or an array like z); a non-diagonal one overrides
+    # ``_curvature_times``. Targets and weights are data: no tangent.
+
+    def _slope_at_point(self, ctx, z, y):
+        return ctx.at_point(
+            "slope", lambda: self._slope(ctx, z, y).astype(z.dtype, copy=False)
+        )
+
+    def _curvature_times(self, ctx, z, y, z_dot):
+        """The loss's Hessian in ``z`` times ``z_dot``, sample by sample."""
+        return z_dot * ctx.at_point("curvature", lambda: self._curvature(ctx, z, y))
+
+    def jvp(self, ctx, tangents, z, y, weights=None):
+        """``sum_i w_i sum_k slope_ik * z_dot_ik``."""
+        z_dot = tangents[0]
+        if z_dot is None:
+            return None
+        return self._weighted_total(self._slope_at_point(ctx, z, y) * z_dot, weights)
+
+    def hvp(self, ctx, g, g_dot, tangents, z, y, weights=None):
+        """``w_i * (g_dot * slope + g * curvature @ z_dot)`` for ``z``."""
+        z_dot, dz = tangents[0], None
+        if z_dot is not None:
+            dz = self._scaled(self._curvature_times(ctx, z, y, z_dot), g, weights)
+        if g_dot is not None:
+            slope = self._slope_at_point(ctx, z, y).copy()
+            dz = _tangent_sum(dz, self._scaled(slope, g_dot, weights))
+        return (dz, None, None)[: len(self.parents)]
+
 
 class SigmoidCrossEntropy(_WeightedLoss):
     """Binary cross-entropy on logits, fused with the sigmoid.
@@ -639,6 +922,15 @@ class SigmoidCrossEntropy(_WeightedLoss):
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
+    def _slope(self, ctx, z, y):
+        """``sigmoid(z) - y``."""
+        return expit(z) - y
+
+    def _curvature(self, ctx, z, y):
+        """``sigmoid(z) * (1 - sigmoid(z))``."""
+        s = expit(z)
+        return s * (1.0 - s)
+
 
 def _exp_minus_abs(z, out):
     """``exp(-|z|)`` into ``out``: in (0, 1], for any finite ``z``."""
@@ -674,6 +966,23 @@ class SoftmaxCrossEntropy(_WeightedLoss):
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
+    def _probabilities(self, ctx, z):
+        # Recomputed: the backward rule turns exp_shifted into its residual.
+        def softmax():
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            e /= _row_sum(e)
+            return e
+
+        return ctx.at_point("p", softmax)
+
+    def _slope(self, ctx, z, y):
+        """``softmax(z) - y``."""
+        return self._probabilities(ctx, z) - y
+
+    def _curvature_times(self, ctx, z, y, z_dot):
+        """``p * (z_dot - sum(p * z_dot))`` per row, ``p = softmax(z)``."""
+        return _softmax_tangent(self._probabilities(ctx, z), z_dot)
+
 
 #: Activation functions by scikit-learn's names.
 ACTIVATIONS = {
@@ -707,6 +1016,12 @@ class GELU(_Elementwise):
         with np.errstate(over="ignore", under="ignore"):
             density = np.exp(-0.5 * x * x) * x.dtype.type(_INV_SQRT_2PI)
         return (g * (ndtr(x) + x * density),)
+
+    def _slopes(self, ctx, x):
+        """``Phi(x) + x * phi(x)`` and ``phi(x) * (2 - x**2)``."""
+        with np.errstate(over="ignore", under="ignore"):
+            density = np.exp(-0.5 * x * x) * x.dtype.type(_INV_SQRT_2PI)
+            return ndtr(x) + x * density, density * (2.0 - x * x)
 
     def lower_onnx(self, builder, x):
         """ONNX: ``x * 0.5 * (1 + Erf(x / sqrt(2)))``.
@@ -743,6 +1058,11 @@ class LeakyReLU(_Elementwise):
     def backward(self, ctx, g, x):
         return (np.where(x > 0, g, g * g.dtype.type(self.negative_slope)),)
 
+    def _slopes(self, ctx, x):
+        """``1`` or ``negative_slope``; no curvature (almost everywhere)."""
+        slope = x.dtype.type(self.negative_slope)
+        return np.where(x > 0, x.dtype.type(1.0), slope), None
+
     def lower_onnx(self, builder, x):
         """ONNX: ``Where(x > 0, x, negative_slope * x)``.
 
@@ -766,6 +1086,11 @@ class Softplus(_Elementwise):
 
     def backward(self, ctx, g, x):
         return (g * expit(x),)
+
+    def _slopes(self, ctx, x):
+        """``sigmoid(x)`` and ``sigmoid(x) * (1 - sigmoid(x))``."""
+        s = expit(x)
+        return s, s * (1.0 - s)
 
     def lower_onnx(self, builder, x):
         """ONNX: ``Relu(x) + Log(1 + Exp(-Abs(x)))``, the stable form.
@@ -794,6 +1119,11 @@ class SiLU(_Elementwise):
     def backward(self, ctx, g, x):
         s = expit(x)
         return (g * (s * (1.0 + x * (1.0 - s))),)
+
+    def _slopes(self, ctx, x):
+        """``s (1 + x (1 - s))`` and ``s (1 - s) (2 + x (1 - 2 s))``."""
+        s = expit(x)
+        return s * (1.0 + x * (1.0 - s)), s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
 
     def lower_onnx(self, builder, x):
         """ONNX: ``Mul(x, Sigmoid(x))``."""
@@ -833,6 +1163,10 @@ class Dropout(_Elementwise):
 
     def backward(self, ctx, g, x):
         return (g if ctx.mask is None else g * ctx.mask,)
+
+    def _slopes(self, ctx, x):
+        """The pass's scaled mask (1 at inference); no curvature."""
+        return (x.dtype.type(1.0) if ctx.mask is None else ctx.mask), None
 
     def lower_onnx(self, builder, x):
         """ONNX: ``Identity`` (dropout is for training only)."""
@@ -874,6 +1208,14 @@ class Huber(_WeightedLoss):
         residual = self._scaled(residual, g, weights)
         return (residual, None, None)[: len(self.parents)]
 
+    def _slope(self, ctx, z, y):
+        """``clip(z - y, -delta, delta)``."""
+        return np.clip(z - y, -self.delta, self.delta)
+
+    def _curvature(self, ctx, z, y):
+        """1 where ``|z - y| <= delta``, else 0 (the linear part)."""
+        return (np.abs(z - y) <= self.delta).astype(z.dtype)
+
 
 #: Activations of the layers of user-built networks (:mod:`skgraph.layers`):
 #: scikit-learn's four and more. :data:`ACTIVATIONS` stays scikit-learn's.
@@ -911,6 +1253,14 @@ class SquaredError(_WeightedLoss):
         residual = np.subtract(z, y, out=ctx.scratch("r", z.shape, z.dtype))
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
+    def _slope(self, ctx, z, y):
+        """``z - y``."""
+        return z - y
+
+    def _curvature(self, ctx, z, y):
+        """1."""
+        return z.dtype.type(1.0)
+
 
 class PoissonLoss(_WeightedLoss):
     """Half Poisson deviance of a log-link prediction, fused with its ``exp``.
@@ -940,3 +1290,11 @@ class PoissonLoss(_WeightedLoss):
         residual = np.exp(z, out=ctx.scratch("r", z.shape, z.dtype))
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+
+    def _slope(self, ctx, z, y):
+        """``exp(z) - y``."""
+        return np.exp(z) - y
+
+    def _curvature(self, ctx, z, y):
+        """``exp(z)``."""
+        return np.exp(z)

@@ -9,6 +9,11 @@ gradients, pruned backward steps), run under
 buffer it did not declare fails, must give the values and gradients of
 :func:`~skgraph.graph.reference_backward`.
 
+The same graphs check each op's second-order rules (``jvp`` and ``hvp``):
+the engine's Hessian-vector products against central differences of the
+backpropagated gradient, in float64, to 1e-6 relative, over directions and
+points drawn by hypothesis. An op without second-order rules fails there.
+
 A new op is covered without editing this file when it is an element-wise
 op of one argument (a subclass of ``ops._Elementwise``, built as
 ``Op(node)``) or a fused loss (a subclass of ``ops._WeightedLoss``, built
@@ -20,9 +25,13 @@ import inspect
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit
 
 from skgraph import ops
+from skgraph._second_order import HessianVectorProduct
 from skgraph.graph import Graph, Op, Trace, guarded_pass, reference_backward
 
 N_SAMPLES, N_FEATURES, N_OUTPUTS = 6, 4, 3
@@ -269,3 +278,107 @@ def test_shipped_losses_declare_their_overwritten_buffers():
         trace = program.backward(program.forward(feed))
         with pytest.raises(RuntimeError, match="run forward again"):
             program.backward(trace)
+
+
+# -- second order ----------------------------------------------------------------
+
+#: Ops with no second derivative where it matters: their rules must refuse.
+NO_SECOND_ORDER = {ops.L1Penalty}
+
+HVP_SETTINGS = settings(max_examples=4, deadline=None, derandomize=True, database=None)
+
+
+def _hvp_by_differences(graph, loss, feed, theta, v):
+    """Central difference of the backpropagated gradient along ``v``."""
+    step = np.finfo(np.float64).eps ** (1.0 / 3.0) * max(1.0, np.abs(theta).max())
+    graph.set_flat(theta + step * v)
+    up = graph.value_and_grad(loss, feed)[1]
+    graph.set_flat(theta - step * v)
+    down = graph.value_and_grad(loss, feed)[1]
+    graph.set_flat(theta)
+    return (up - down) / (2.0 * step)
+
+
+@pytest.mark.parametrize(
+    "op_class, key",
+    [case for case in CASES if case.values[0] not in NO_SECOND_ORDER],
+)
+@HVP_SETTINGS
+@given(seed=st.integers(0, 2**32 - 1))
+def test_hessian_vector_products_match_differences_of_gradients(op_class, key, seed):
+    rng = np.random.default_rng(seed)
+    graph = Graph()
+    loss, feed = _builders(op_class)[key](graph, rng)
+    graph.set_flat(rng.standard_normal(graph.n_parameters))
+    theta = graph.get_flat()
+    product = HessianVectorProduct(graph.program((loss,), loss=loss))
+    product.linearize(feed)
+    for _ in range(2):  # the second product reuses the point's curvature
+        v = rng.standard_normal(graph.n_parameters)
+        exact = product(v)
+        numeric = _hvp_by_differences(graph, loss, feed, theta, v)
+        scale = np.abs(numeric).max()
+        np.testing.assert_allclose(exact, numeric, rtol=0, atol=1e-6 * scale)
+    # The point's gradient is the first-order engine's.
+    np.testing.assert_allclose(
+        product.gradient, graph.value_and_grad(loss, feed)[1], rtol=1e-12, atol=0
+    )
+
+
+@pytest.mark.parametrize("op_class", sorted(NO_SECOND_ORDER, key=str))
+def test_ops_without_second_derivative_refuse_by_name(op_class):
+    graph = Graph()
+    loss, feed = _builders(op_class)[""](graph, np.random.default_rng(0))
+    product = HessianVectorProduct(graph.program((loss,), loss=loss))
+    product.linearize(feed)
+    with pytest.raises(ValueError, match=op_class.__name__):
+        product(np.ones(graph.n_parameters))
+
+
+def test_an_op_without_second_order_rules_is_named():
+    class Cube(ops._Elementwise):
+        def forward(self, ctx, x):
+            return x**3
+
+        def backward(self, ctx, g, x):
+            return (3.0 * g * x * x,)
+
+    graph = Graph()
+    loss, feed = _elementwise(Cube, graph, np.random.default_rng(0))
+    product = HessianVectorProduct(graph.program((loss,), loss=loss))
+    product.linearize(feed)
+    with pytest.raises(NotImplementedError, match="Cube"):
+        product(np.ones(graph.n_parameters))
+
+
+def test_dropout_with_a_fixed_mask_and_sparse_first_layer():
+    """Training-mode dropout (a mask drawn once per point) and CSR input."""
+    rng = np.random.default_rng(4)
+    graph = Graph()
+    x = graph.input("x")
+    W = graph.parameter("W", rng.standard_normal((N_FEATURES, N_OUTPUTS)))
+    b = graph.parameter("b", rng.standard_normal(N_OUTPUTS))
+    dropped = ops.Dropout(ops.Tanh(ops.Affine(x, W, b)), 0.5)
+    feed = {x: sp.random(N_SAMPLES, N_FEATURES, density=0.5, random_state=0).tocsr()}
+    loss = _readout(graph, rng, feed, dropped, W)
+    program = graph.program((loss,), loss=loss)
+    product = HessianVectorProduct(program)
+    product.trace.contexts[dropped.index].dropout_rng = np.random.default_rng(5)
+    product.linearize(feed)
+    assert product.trace.contexts[dropped.index].mask is not None
+    v = rng.standard_normal(graph.n_parameters)
+    exact = product(v)
+    # Differences of the gradient with the same mask: the dropout context's
+    # generator is reset to the same state for every pass.
+    theta = graph.get_flat()
+    step = 1e-5
+    grads = []
+    for sign in (1.0, -1.0):
+        graph.set_flat(theta + sign * step * v)
+        trace = Trace(program)
+        trace.contexts[dropped.index].dropout_rng = np.random.default_rng(5)
+        trace = program.backward(program.forward(feed, trace))
+        grads.append(trace.parameter_grad.copy())
+    numeric = (grads[0] - grads[1]) / (2.0 * step)
+    scale = np.abs(numeric).max()
+    np.testing.assert_allclose(exact, numeric, rtol=0, atol=1e-6 * scale)
