@@ -197,7 +197,7 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
         K``, with ``K`` the number of classes (2 per label for sigmoid
         outputs). In memory only: a fit on Dask arrays needs 0.
 
-    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
+    solver : {"lbfgs", "cg", "gd", "newton-cg", "sgd", "adam"}, default="adam"
     alpha : float, default=1e-4
     batch_size : int or "auto", default="auto"
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
@@ -390,7 +390,7 @@ class GraphRegressor(_LayersNetwork, MLPRegressorGraph):
     huber_delta : float, default=1.0
         Where the Huber loss turns from quadratic to linear.
 
-    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
+    solver : {"lbfgs", "cg", "gd", "newton-cg", "sgd", "adam"}, default="adam"
     alpha : float, default=1e-4
     batch_size : int or "auto", default="auto"
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"

@@ -31,7 +31,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
 from skgraph._dask import dask_objective, is_dask_collection
-from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
+from skgraph._optimize import (
+    NONSMOOTH_SOLVERS,
+    SOLVERS,
+    GraphObjective,
+    check_in_memory_solver,
+)
 from skgraph._solvers import FullBatchSolver
 from skgraph._weights import normalized
 from skgraph.networks import linear_graph
@@ -77,7 +82,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     fit_intercept : bool, default=True
         Whether the model has an intercept (the affine node's bias, never
         penalised).
-    solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "cg", "gd", "newton-cg"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``); with
         ``l1_ratio > 0`` or ``positive=True`` it solves the exact problem
@@ -88,11 +93,16 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         lecture: ``theta -= step * gradient`` until the gradient norm is at
         most ``tol`` or ``max_iter`` steps; with ``l1_ratio > 0`` or
         ``positive=True``, accelerated proximal gradient (soft-thresholding)
-        steps.
+        steps. ``"newton-cg"``: scipy's truncated Newton (Newton-CG) with the
+        Hessian-vector products of the graph (one extra forward-and-backward
+        sweep each, see :func:`skgraph.check_hessian_vector_products`),
+        stopped as scikit-learn's ``newton-cg`` (L2 only, no ``positive``,
+        in-memory data).
     max_iter : int, default=100
         Most iterations of the solver.
     tol : float, default=1e-4
-        Stop when the largest gradient component (``"lbfgs"``, ``"cg"``) or the
+        Stop when the largest gradient component (``"lbfgs"``, ``"cg"``,
+        ``"newton-cg"``) or the
         gradient's Euclidean norm (``"gd"``) is at most ``tol``. With an L1
         term or ``positive=True`` the gradient is replaced by the gradient
         mapping ``theta - prox(theta - gradient)`` (L-BFGS-B's projected
@@ -371,6 +381,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
     def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
+        check_in_memory_solver(self.solver, distributed)
 
     def _solver_dtype(self, dtype, continues):
         # Float32 data are solved in float64, as scikit-learn's lbfgs does

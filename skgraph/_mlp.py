@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skgraph._base import _BaseGraphClassifier, _BaseGraphEstimator
 from skgraph._dask import dask_objective
+from skgraph._optimize import check_in_memory_solver
 from skgraph._solvers import FullBatchSolver, MiniBatchSolver
 from skgraph._stochastic import (
     SGD,
@@ -125,6 +126,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
 
     # -- the hooks of the fit pipeline ---------------------------------------------
     def _check_fit_parameters(self, incremental, distributed):
+        check_in_memory_solver(self.solver, distributed)
         if distributed and (incremental or self.solver in _STOCHASTIC):
             raise ValueError(
                 f"solver={self.solver!r} cannot fit Dask arrays directly: use a "
@@ -370,13 +372,16 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation of the hidden layers.
 
-    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
+    solver : {"lbfgs", "cg", "gd", "newton-cg", "sgd", "adam"}, default="adam"
         ``"lbfgs"``: scipy's L-BFGS-B (``maxiter=max_iter``,
         ``maxfun=max_fun``, ``gtol=tol``, as scikit-learn). ``"cg"``: scipy's
         nonlinear conjugate gradients (``gtol=tol``). ``"gd"``: full-batch
         gradient descent with step ``learning_rate_init``, until the
-        gradient norm is at most ``tol``. ``"sgd"`` and ``"adam"``:
-        mini-batch stochastic gradient descent and Adam.
+        gradient norm is at most ``tol``. ``"newton-cg"``: scipy's truncated
+        Newton (Newton-CG) with the graph's Hessian-vector products, until
+        the largest gradient component is at most ``tol`` (in memory; not
+        with Dropout). ``"sgd"`` and ``"adam"``: mini-batch stochastic
+        gradient descent and Adam.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty, divided by ``S`` in the objective.
@@ -545,7 +550,7 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "solver": [StrOptions({"lbfgs", "cg", "gd", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "cg", "gd", "newton-cg", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),

@@ -3,7 +3,7 @@
 The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
 makes one from a graph, a scalar node and the data. :func:`minimize` runs
 plain gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it,
-or scipy's Newton-CG with the graph's Hessian-vector products, and reports
+or scipy's trust-region Newton-CG with the graph's Hessian-vector products, and reports
 the same :class:`OptimizeResult` for all four.
 
 An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
@@ -36,6 +36,7 @@ __all__ = [
     "OptimizeResult",
     "minimize",
     "warn_if_not_converged",
+    "check_in_memory_solver",
     "SOLVERS",
 ]
 
@@ -43,11 +44,23 @@ __all__ = [
 SOLVERS = ("lbfgs", "cg", "gd", "newton-cg")
 #: The solvers that handle an L1 term and sign constraints.
 NONSMOOTH_SOLVERS = ("lbfgs", "gd")
+#: The solvers that need the objective's Hessian-vector products (in memory).
+SECOND_ORDER_SOLVERS = ("newton-cg",)
 #: Most L-BFGS-B runs of one fit with an L1 term or bounds (see _split_lbfgs).
 _MAX_RESTARTS = 20
 #: The split L-BFGS-B's last step, relative to the largest weight, is at most
 #: this times ``tol`` at return (saga's rule, with a margin: see _split_lbfgs).
 _STEP_MARGIN = 0.1
+
+
+def check_in_memory_solver(solver, distributed):
+    """Refuse a second-order solver on Dask arrays, before any work is done."""
+    if distributed and solver in SECOND_ORDER_SOLVERS:
+        raise ValueError(
+            f"solver={solver!r} cannot fit Dask arrays: its Hessian-vector "
+            "products run on in-memory data. Use solver='lbfgs', 'cg' or 'gd', "
+            "or compute the arrays into memory first."
+        )
 
 
 class GraphObjective:
@@ -260,16 +273,27 @@ class _LastEvaluation:
 
 
 def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
-    """scipy's Newton-CG with the graph's ``hessp``, stopped as scikit-learn's.
+    """Truncated Newton on the graph's ``hessp``, stopped as scikit-learn's.
 
-    Truncated Newton: each iteration solves ``H p = -grad`` by conjugate
-    gradients to a relative accuracy ``min(0.5, sqrt(|grad|_1))`` (stopping
-    early at negative curvature), then takes a Wolfe line search along
-    ``p``. scikit-learn's ``newton-cg`` is the same method; like it, this
-    stops when ``max |grad| <= tol`` (checked before the first iteration
-    too), or at ``max_iter`` iterations; scipy's own test (a step of
-    vanishing length, ``xtol``) stops it only where rounding does.
+    scipy's trust-region Newton-CG (``"trust-ncg"``): each iteration solves
+    ``H p = -grad`` by conjugate gradients (Steihaug's, to a relative
+    accuracy ``min(0.5, sqrt(|grad|))``) inside a trust region, which
+    handles directions of negative curvature (those of a network's
+    non-convex objective) by stepping to the region's edge, where a line
+    search method falls back to steepest descent. On a convex objective
+    (logistic regression) it takes the steps of scikit-learn's
+    ``newton-cg`` with a trust region in place of the line search; like
+    scikit-learn's, it stops when ``max |grad| <= tol`` (checked before the
+    first iteration too) or at ``max_iter`` iterations (rejected steps
+    count). Where the quadratic model predicts no decrease, the gradient
+    is at the objective's rounding: that is convergence too.
     """
+    hessp = getattr(fun, "hessp", None) if hessp is None else hessp
+    if hessp is None:
+        raise ValueError(
+            "solver='newton-cg' needs Hessian-vector products: pass hessp, "
+            "or an objective with a hessp method."
+        )
     memo = _LastEvaluation(fun)
     loss, grad = memo(theta0)
     solved = float(np.abs(grad).max(initial=0.0)) <= tol
@@ -284,17 +308,20 @@ def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
         if solved:
             raise StopIteration
 
-    options = {"maxiter": max_iter, "xtol": np.finfo(float).eps, **(options or {})}
+    options = {"maxiter": max_iter, "gtol": 0.0, **(options or {})}
     res = optimize.minimize(
         memo,
         theta0,
-        method="Newton-CG",
+        method="trust-ncg",
         jac=True,
         hessp=hessp,
         options=options,
         callback=callback,
     )
-    converged = (solved or bool(res.success)) and not monitor.stopped
+    message = "max |grad| <= tol." if solved else str(res.message)
+    # status 2: "A bad approximation caused failure to predict improvement".
+    at_precision = int(res.status) == 2 and np.isfinite(res.fun)
+    converged = (solved or bool(res.success) or at_precision) and not monitor.stopped
     return OptimizeResult(
         theta=res.x,
         loss=float(res.fun),
@@ -303,7 +330,7 @@ def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
         loss_curve=monitor.loss_curve,
         converged=converged,
         stopped=monitor.stopped,
-        message="max |grad| <= tol." if solved else str(res.message),
+        message=message,
         status=0 if converged else max(int(res.status), 1),
     )
 
@@ -795,8 +822,9 @@ def minimize(
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxfun=max_fun``).
         ``"cg"``: scipy's nonlinear conjugate gradients (``gtol=tol``).
         ``"gd"``: gradient descent, stopping when the gradient norm is at
-        most ``tol``. ``"newton-cg"``: scipy's Newton-CG on ``hessp``,
-        stopping when ``max |grad| <= tol`` (see :func:`_newton_cg`).
+        most ``tol``. ``"newton-cg"``: scipy's trust-region Newton-CG on
+        ``hessp``, stopping when ``max |grad| <= tol`` (see
+        :func:`_newton_cg`).
     tol : float, default=1e-4
     max_iter : int, default=100
     max_fun : int, default=15000
@@ -859,33 +887,11 @@ def minimize(
         options = {"maxiter": max_iter, "gtol": tol, **(options or {})}
         return _scipy_minimize(fun, theta0, "CG", monitor, options)
     if solver == "newton-cg":
-        hessp = getattr(fun, "hessp", None) if hessp is None else hessp
-        if hessp is None:
-            raise ValueError(
-                "solver='newton-cg' needs Hessian-vector products: pass hessp, "
-                "or an objective with a hessp method."
-            )
         return _newton_cg(
             fun, hessp, theta0, monitor, tol=tol, max_iter=max_iter, options=options
         )
     rate = ("auto", float(initial_step)) if learning_rate == "auto" else learning_rate
+    descent = dict(tol=tol, max_iter=max_iter, learning_rate=rate, max_fun=max_fun)
     if nonsmooth:
-        return _proximal_gradient(
-            fun,
-            theta0,
-            monitor,
-            term,
-            tol=tol,
-            max_iter=max_iter,
-            learning_rate=rate,
-            max_fun=max_fun,
-        )
-    return _gradient_descent(
-        fun,
-        theta0,
-        monitor,
-        tol=tol,
-        max_iter=max_iter,
-        learning_rate=rate,
-        max_fun=max_fun,
-    )
+        return _proximal_gradient(fun, theta0, monitor, term, **descent)
+    return _gradient_descent(fun, theta0, monitor, **descent)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from skgraph._second_order import ObjectiveHessian
 from skgraph.graph import Trace
 
 __all__ = [
@@ -227,13 +228,19 @@ class _RowObjective:
         np.copyto(buffer, Y_rows)
         return buffer
 
-    def _evaluate(self, X_rows, Y_rows, w_rows, strength):
-        """Forward and backward pass on some rows; returns the objective."""
+    def _fill_feed(self, X_rows, Y_rows, w_rows, strength):
+        """The (reused) feed of the objective node on some rows."""
         network, feed = self.network, self._feed
         feed[network.X] = X_rows
         feed[network.y] = self._targets(Y_rows)
         feed[network.sample_weight] = w_rows
         feed[network.l2_strength] = strength
+        return feed
+
+    def _evaluate(self, X_rows, Y_rows, w_rows, strength):
+        """Forward and backward pass on some rows; returns the objective."""
+        network = self.network
+        feed = self._fill_feed(X_rows, Y_rows, w_rows, strength)
         program, trace = self.program, self.trace
         program.forward(feed, trace)
         program.backward(trace)
@@ -376,24 +383,42 @@ class FullBatchObjective(_RowObjective):
         self._block_grad = np.empty_like(self.graph.theta)
         self._grad = np.zeros(self.graph.n_parameters)
         self.n_calls = 0
+        self._hessian = None
 
     @property
     def last_grad_norm(self):
         return np.inf if self.n_calls == 0 else float(np.linalg.norm(self._grad))
+
+    def _block_rows(self):
+        """``(X rows, Y rows, weights, penalty strength)`` of each block."""
+        strength = self._strength
+        for rows in self._blocks:
+            w = self._w[: rows.stop - rows.start] if self._unweighted else self._w[rows]
+            yield self.X[rows], self.Y[rows], w, strength
+            strength = 0.0  # the penalty counts once
 
     def __call__(self, theta):
         """Loss (float) and gradient (new float64 array) at ``theta``."""
         self.graph.set_flat(theta)
         loss, grad = 0.0, self._grad
         grad.fill(0.0)
-        strength = self._strength
-        for rows in self._blocks:
-            w = self._w[: rows.stop - rows.start] if self._unweighted else self._w[rows]
-            loss += self._evaluate(self.X[rows], self.Y[rows], w, strength)
+        for block in self._block_rows():
+            loss += self._evaluate(*block)
             grad += self.program.gradient_into(self.trace, self._block_grad)
-            strength = 0.0  # the penalty counts once
         self.n_calls += 1
         return loss, grad.copy()
+
+    def hessp(self, theta, direction):
+        """``H v`` of the objective at ``theta`` (new float64 array), summed
+        over the blocks (see :class:`~skgraph._second_order.ObjectiveHessian`)."""
+        if self._hessian is None:
+            self._hessian = ObjectiveHessian(
+                self.graph,
+                self.objective,
+                lambda: (self._fill_feed(*block) for block in self._block_rows()),
+                n_feeds=len(self._blocks),
+            )
+        return self._hessian(theta, direction)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """scikit-learn's estimator checks on LogisticRegressionGraph, no expected failures.
 
 Every check of ``check_estimator`` runs on each configuration below: each
-solver (settings that let it converge on the checks' small data), balanced
+solver, ``newton-cg`` included (settings that let it converge on the checks'
+small data), balanced
 class weights, a model without intercept, and the L1 and elastic-net
 penalties (``l1_ratio=1`` and ``0.5``) with ``"lbfgs"`` and ``"gd"``. None is
 declared as expected to fail, including the sample-weight equivalence checks
@@ -36,6 +37,7 @@ from skgraph import LogisticRegressionGraph
 CONFIGURATIONS = [
     LogisticRegressionGraph(),
     LogisticRegressionGraph(solver="cg"),
+    LogisticRegressionGraph(solver="newton-cg"),
     LogisticRegressionGraph(solver="gd", max_iter=1000),
     LogisticRegressionGraph(solver="gd", learning_rate=0.5, max_iter=2000),
     LogisticRegressionGraph(class_weight="balanced"),

@@ -21,6 +21,7 @@ _SMALL = {"hidden_layer_sizes": (8,), "random_state": 0}
 ESTIMATORS = [
     MLPClassifierGraph(solver="lbfgs", alpha=0.1, tol=1e-12, max_iter=500, **_SMALL),
     MLPClassifierGraph(solver="cg", alpha=0.1, tol=1e-10, max_iter=500, **_SMALL),
+    MLPClassifierGraph(solver="newton-cg", alpha=0.1, tol=1e-8, max_iter=200, **_SMALL),
     MLPClassifierGraph(solver="gd", learning_rate_init=0.5, max_iter=500, **_SMALL),
     MLPClassifierGraph(solver="sgd", learning_rate_init=0.1, **_SMALL),
     MLPClassifierGraph(solver="adam", learning_rate_init=0.02, **_SMALL),
