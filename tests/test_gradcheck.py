@@ -7,7 +7,15 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skgraph import GradientCheck, check_gradients, ops
+from skgraph import (
+    GradientCheck,
+    HessianCheck,
+    LogisticRegressionGraph,
+    MLPClassifierGraph,
+    check_gradients,
+    check_hessian_vector_products,
+    ops,
+)
 from skgraph.graph import Graph
 from skgraph.networks import linear_graph, mlp_graph
 
@@ -234,3 +242,59 @@ def test_error_is_relative_where_the_gradient_dominates():
     loss = ops.Sum(TenPercentOff(w))
     result = check_gradients(g, loss=loss, feed={})
     assert result["w"] == pytest.approx(0.1 / 1.1, rel=1e-6)
+
+
+# -- Hessian-vector products -----------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["logistic", "tanh", "relu"])
+@pytest.mark.parametrize("output", ["logistic", "softmax"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hessian_vector_products_of_networks(activation, output, sparse):
+    net, feed = _network(activation, output, sparse=sparse)
+    theta = net.graph.get_flat()
+    result = check_hessian_vector_products(net.graph, loss=net.objective, feed=feed)
+    assert isinstance(result, HessianCheck)
+    assert list(result) == [p.name for p in net.graph.parameters]
+    assert result.passed and result.max_error < 1e-6, result
+    assert len(result.products) == len(result.directions) == 3
+    np.testing.assert_array_equal(net.graph.get_flat(), theta)  # restored
+
+
+def test_hessian_check_detects_a_wrong_second_derivative():
+    class WrongTanh(ops.Tanh):
+        def _slopes(self, ctx, x):
+            first, second = super()._slopes(ctx, x)
+            return first, 0.5 * second  # half the curvature
+
+    net, feed = _network()
+    graph = net.graph
+    wrong = WrongTanh(graph["z1"])  # a second branch through the bad rule
+    loss = ops.Add(net.objective, ops.Sum(ops.Square(wrong)))
+    result = check_hessian_vector_products(graph, loss=loss, feed=feed)
+    assert not result.passed
+    assert result["W1"] > 1e-3 and "W1" in repr(result)
+
+
+def test_hessian_check_of_fitted_estimators_and_float32():
+    X = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, -1.0], [3.0, 0.0], [1.5, 2.0]])
+    y = np.array([0, 0, 1, 1, 2])
+    clf = LogisticRegressionGraph(C=10.0).fit(X, y)
+    assert check_hessian_vector_products(clf, X, y).max_error < 1e-6
+    with pytest.raises(ValueError, match="X` and `y"):
+        check_hessian_vector_products(clf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = MLPClassifierGraph((3,), activation="tanh", solver="lbfgs", max_iter=5)
+        net.fit(X.astype(np.float32), y)
+    result = check_hessian_vector_products(net, X.astype(np.float32), y)
+    assert result.threshold == 1e-2 and result.passed, result
+
+
+def test_l1_penalty_has_no_hessian():
+    g = Graph()
+    w = g.parameter("w", np.array([1.0, 0.0, -2.0]))
+    strength = g.input("strength")
+    loss = ops.Add(ops.Sum(ops.Square(w)), ops.L1Penalty(strength, w))
+    with pytest.raises(ValueError, match="L1Penalty"):
+        check_hessian_vector_products(g, loss=loss, feed={strength: 0.5})
