@@ -40,6 +40,9 @@ _STOCHASTIC = ("sgd", "adam")
 _LBFGS_OPTIONS = {"ftol": 2.2204460492503131e-09, "maxls": 20}
 # "cg" stops on the Euclidean norm of the gradient, as "gd" does.
 _CG_OPTIONS = {"norm": 2}
+# A network's objective is not convex: a trust region handles the directions
+# of negative curvature that a line search along a Newton step cannot.
+_NEWTON_OPTIONS = {"method": "trust-region"}
 # The full-batch solvers evaluate the objective over blocks of rows whose
 # widest layer holds at most this many values (4 MB in float64: the blocks
 # of X stay in cache from the forward to the backward product).
@@ -226,7 +229,11 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             max_iter=self.max_iter,
             max_fun=self.max_fun,
             learning_rate=self.learning_rate_init,
-            options={"lbfgs": _LBFGS_OPTIONS, "cg": _CG_OPTIONS}.get(self.solver),
+            options={
+                "lbfgs": _LBFGS_OPTIONS,
+                "cg": _CG_OPTIONS,
+                "newton-cg": _NEWTON_OPTIONS,
+            }.get(self.solver),
             verbose=self.verbose,
         )
         result = solver.solve(objective, graph.theta, callback)
@@ -378,7 +385,8 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         nonlinear conjugate gradients (``gtol=tol``). ``"gd"``: full-batch
         gradient descent with step ``learning_rate_init``, until the
         gradient norm is at most ``tol``. ``"newton-cg"``: scipy's truncated
-        Newton (Newton-CG) with the graph's Hessian-vector products, until
+        Newton with a trust region (trust-ncg) on the graph's
+        Hessian-vector products, until
         the largest gradient component is at most ``tol`` (in memory; not
         with Dropout). ``"sgd"`` and ``"adam"``: mini-batch stochastic
         gradient descent and Adam.

@@ -59,8 +59,8 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
     solver : {"lbfgs", "cg", "gd", "newton-cg", "sgd", "adam"}, default="adam"
         As :class:`MLPClassifierGraph`'s: scipy's L-BFGS-B, scipy's nonlinear
         conjugate gradients, full-batch gradient descent with step
-        ``learning_rate_init``, scipy's Newton-CG with the graph's
-        Hessian-vector products, mini-batch SGD and Adam.
+        ``learning_rate_init``, scipy's trust-region Newton-CG with the
+        graph's Hessian-vector products, mini-batch SGD and Adam.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty, divided by ``S`` in the objective.

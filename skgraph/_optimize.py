@@ -3,7 +3,7 @@
 The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
 makes one from a graph, a scalar node and the data. :func:`minimize` runs
 plain gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it,
-or scipy's trust-region Newton-CG with the graph's Hessian-vector products, and reports
+or scipy's Newton-CG with the graph's Hessian-vector products, and reports
 the same :class:`OptimizeResult` for all four.
 
 An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
@@ -105,8 +105,11 @@ class GraphObjective:
         :mod:`skgraph._second_order`).
         """
         if self._hessian is None:
-            self._hessian = ObjectiveHessian(self.graph, self.loss, lambda: [self.feed])
+            self._hessian = ObjectiveHessian(self.graph, self.loss, self._feeds)
         return self._hessian(theta, direction)
+
+    def _feeds(self):
+        return (self.feed,)
 
     def __setstate__(self, state):
         # The trace's parameter values are views of graph.theta, which pickle
@@ -272,21 +275,30 @@ class _LastEvaluation:
         return self.value
 
 
+#: scipy's truncated Newton methods, by the name ``options["method"]`` gives.
+_NEWTON_METHODS = {
+    "line-search": ("Newton-CG", {"xtol": np.finfo(float).eps}),
+    "trust-region": ("trust-ncg", {"gtol": 0.0}),
+}
+
+
 def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
     """Truncated Newton on the graph's ``hessp``, stopped as scikit-learn's.
 
-    scipy's trust-region Newton-CG (``"trust-ncg"``): each iteration solves
-    ``H p = -grad`` by conjugate gradients (Steihaug's, to a relative
-    accuracy ``min(0.5, sqrt(|grad|))``) inside a trust region, which
-    handles directions of negative curvature (those of a network's
-    non-convex objective) by stepping to the region's edge, where a line
-    search method falls back to steepest descent. On a convex objective
-    (logistic regression) it takes the steps of scikit-learn's
-    ``newton-cg`` with a trust region in place of the line search; like
-    scikit-learn's, it stops when ``max |grad| <= tol`` (checked before the
-    first iteration too) or at ``max_iter`` iterations (rejected steps
-    count). Where the quadratic model predicts no decrease, the gradient
-    is at the objective's rounding: that is convergence too.
+    Each iteration solves ``H p = -grad`` by conjugate gradients to a
+    relative accuracy ``min(0.5, sqrt(|grad|))``, then steps along ``p``.
+    ``options["method"]`` picks how: ``"line-search"`` (the default) is
+    scipy's Newton-CG, a Wolfe line search along ``p``, which is
+    scikit-learn's ``newton-cg`` (the same CG tolerance, the same number of
+    products); ``"trust-region"`` is scipy's trust-ncg (Steihaug's CG inside
+    a trust region), which on a non-convex objective (a network) steps to
+    the region's edge along directions of negative curvature, where the
+    line search falls back to a gradient step. Both stop, as scikit-learn's,
+    when ``max |grad| <= tol`` (checked before the first iteration too) or
+    at ``max_iter`` iterations (rejected trust-region steps count). Where
+    the line search finds no decrease, or the trust region's quadratic
+    model predicts none, the gradient is at the objective's rounding: that
+    is convergence too. Other ``options`` go to scipy.
     """
     hessp = getattr(fun, "hessp", None) if hessp is None else hessp
     if hessp is None:
@@ -308,18 +320,21 @@ def _newton_cg(fun, hessp, theta0, monitor, *, tol, max_iter, options):
         if solved:
             raise StopIteration
 
-    options = {"maxiter": max_iter, "gtol": 0.0, **(options or {})}
+    options = dict(options or {})
+    method, defaults = _NEWTON_METHODS[options.pop("method", "line-search")]
+    options = {"maxiter": max_iter, **defaults, **options}
     res = optimize.minimize(
         memo,
         theta0,
-        method="trust-ncg",
+        method=method,
         jac=True,
         hessp=hessp,
         options=options,
         callback=callback,
     )
     message = "max |grad| <= tol." if solved else str(res.message)
-    # status 2: "A bad approximation caused failure to predict improvement".
+    # status 2: the line search found no decrease, or the trust region's
+    # model predicted none.
     at_precision = int(res.status) == 2 and np.isfinite(res.fun)
     converged = (solved or bool(res.success) or at_precision) and not monitor.stopped
     return OptimizeResult(
@@ -822,9 +837,9 @@ def minimize(
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxfun=max_fun``).
         ``"cg"``: scipy's nonlinear conjugate gradients (``gtol=tol``).
         ``"gd"``: gradient descent, stopping when the gradient norm is at
-        most ``tol``. ``"newton-cg"``: scipy's trust-region Newton-CG on
-        ``hessp``, stopping when ``max |grad| <= tol`` (see
-        :func:`_newton_cg`).
+        most ``tol``. ``"newton-cg"``: scipy's Newton-CG (or trust-ncg,
+        ``options={"method": "trust-region"}``) on ``hessp``, stopping when
+        ``max |grad| <= tol`` (see :func:`_newton_cg`).
     tol : float, default=1e-4
     max_iter : int, default=100
     max_fun : int, default=15000

@@ -113,13 +113,27 @@ class HessianVectorProduct:
             default).
         """
         graph = self.program.graph
-        direction = np.asarray(direction, dtype=graph.dtype)
-        tangents = self._tangents(direction)
+        tangents = self._tangents(np.asarray(direction, dtype=graph.dtype))
         if out is None:
             out = np.empty(graph.n_parameters, graph.dtype)
         out.fill(0.0)
         self._r_backward(tangents, out)
         return out
+
+    def sweep(self, direction):
+        """The second-order sweep along ``direction``, as a :class:`Trace`.
+
+        Its values are the nodes' tangents (``None`` where zero) and its
+        gradients their ``R{dL/dnode}``; ``parameter_grad`` is ``H v``. For
+        inspection and drawing (``graph.draw(sweep)``).
+        """
+        graph = self.program.graph
+        tangents = self._tangents(np.asarray(direction, dtype=graph.dtype))
+        sweep = Trace(self.program)
+        sweep.values = tangents
+        sweep.parameter_grad = np.zeros(graph.n_parameters, graph.dtype)
+        sweep.grads = self._r_backward(tangents, sweep.parameter_grad)
+        return sweep
 
     def _tangents(self, direction):
         """Step 2: every node's tangent (``None``: zero), as a list by index."""
@@ -139,7 +153,10 @@ class HessianVectorProduct:
         return tangents
 
     def _r_backward(self, tangents, out):
-        """Step 3: sum each parameter's ``R{g}`` into its slice of ``out``."""
+        """Step 3: sum each parameter's ``R{g}`` into its slice of ``out``.
+
+        Returns every node's ``R{g}`` (a parameter's: a view of ``out``).
+        """
         graph, trace = self.program.graph, self.trace
         values, contexts, grads = trace.values, trace.contexts, trace.grads
         r_grads = [None] * len(graph.nodes)
@@ -161,7 +178,10 @@ class HessianVectorProduct:
                 else:  # never in place: a rule may return its g_dot itself
                     previous = r_grads[parent]
                     r_grads[parent] = result if previous is None else previous + result
-        return out
+        for param in graph.parameters:
+            r_grads[param.index] = out[param.offset : param.offset + param.size]
+            r_grads[param.index] = r_grads[param.index].reshape(param.shape)
+        return r_grads
 
 
 class ObjectiveHessian:

@@ -408,6 +408,9 @@ class FullBatchObjective(_RowObjective):
         self.n_calls += 1
         return loss, grad.copy()
 
+    def _block_feeds(self):
+        return (self._fill_feed(*block) for block in self._block_rows())
+
     def hessp(self, theta, direction):
         """``H v`` of the objective at ``theta`` (new float64 array), summed
         over the blocks (see :class:`~skgraph._second_order.ObjectiveHessian`)."""
@@ -415,7 +418,7 @@ class FullBatchObjective(_RowObjective):
             self._hessian = ObjectiveHessian(
                 self.graph,
                 self.objective,
-                lambda: (self._fill_feed(*block) for block in self._block_rows()),
+                self._block_feeds,
                 n_feeds=len(self._blocks),
             )
         return self._hessian(theta, direction)

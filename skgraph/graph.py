@@ -845,6 +845,34 @@ class Graph:
         grad = program.gradient_into(trace, np.empty_like(self.theta))
         return float(trace.values[loss.index]), grad
 
+    def hessian_vector_product(self, loss, feed, direction):
+        """The product of the Hessian of ``loss`` with ``direction``, as a trace.
+
+        Forward over reverse (see :mod:`skgraph._second_order`): a forward
+        and a backward pass at the current ``theta``, then one more sweep in
+        which every op applies its second-order rules (``jvp``, ``hvp``).
+
+        Parameters
+        ----------
+        loss : Node
+            A scalar node.
+        feed : dict of {Input: array-like}
+        direction : ndarray of shape (n_parameters,)
+            ``v``, laid out like :attr:`theta`.
+
+        Returns
+        -------
+        sweep : Trace
+            ``sweep.parameter_grad`` is ``H v``; each node's value in the
+            sweep is its tangent along ``v`` and its gradient the tangent of
+            its gradient (``None`` where zero): ``draw(sweep)`` shows them.
+        """
+        from skgraph._second_order import HessianVectorProduct  # imports Trace
+
+        product = HessianVectorProduct(self.program((loss,), loss=loss))
+        product.linearize(feed)
+        return product.sweep(direction)
+
     # -- inspection -------------------------------------------------------------
     def __getitem__(self, name):
         for node in self.nodes:
