@@ -283,7 +283,10 @@ class Affine(Op):
     def jvp(self, ctx, tangents, x, W, b=None):
         """``x_dot @ W + x @ W_dot + b_dot``."""
         out = _product_tangent(x, tangents[0], W, tangents[1])
-        return _tangent_sum(out, tangents[2] if b is not None else None)
+        bias = tangents[2] if b is not None else None
+        if out is None and bias is not None:  # only the bias moves
+            return np.broadcast_to(bias, (x.shape[0], W.shape[1])).copy()
+        return _tangent_sum(out, bias)
 
     def hvp(self, ctx, g, g_dot, tangents, x, W, b=None):
         """As :class:`MatMul`'s, and ``g_dot.sum(axis=0)`` for ``b``."""
@@ -324,8 +327,12 @@ class Add(Op):
         )
 
     def jvp(self, ctx, tangents, a, b):
-        """``a_dot + b_dot``."""
-        return _tangent_sum(*tangents)
+        """``a_dot + b_dot``, of the output's shape."""
+        out = _tangent_sum(*tangents)
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+        if out is None or np.shape(out) == shape:
+            return out
+        return np.broadcast_to(out, shape).copy()  # only a broadcast term moves
 
     def hvp(self, ctx, g, g_dot, tangents, a, b):
         """The backward rule applied to ``g_dot`` (the op is linear)."""

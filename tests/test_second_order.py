@@ -99,3 +99,25 @@ def test_a_program_without_loss_has_no_hessian():
     net, _ = _network_feed()
     with pytest.raises(ValueError, match="loss"):
         HessianVectorProduct(net.graph.program((net.logits,)))
+
+
+def test_tangents_of_a_broadcast_parameter_alone_have_the_output_shape():
+    """A bias that moves while the rest of its node is data: the tangent is
+    the bias broadcast over the rows, not the bias."""
+    rng = np.random.default_rng(5)
+    g = Graph()
+    x, W = g.input("x"), g.input("W")
+    b = g.parameter("b", rng.normal(size=3))
+    c = g.parameter("c", rng.normal(size=3))
+    z = ops.Add(ops.Affine(x, W, b), c)
+    loss = ops.Sum(ops.Tanh(ops.Sum(z, axis=1)))
+    feed = {x: rng.normal(size=(5, 4)), W: rng.normal(size=(4, 3))}
+    v = rng.normal(size=g.n_parameters)
+    exact = g.hessian_vector_product(loss, feed, v).parameter_grad
+    theta, step = g.get_flat(), 1e-5
+    g.set_flat(theta + step * v)
+    up = g.value_and_grad(loss, feed)[1]
+    g.set_flat(theta - step * v)
+    down = g.value_and_grad(loss, feed)[1]
+    g.set_flat(theta)
+    np.testing.assert_allclose(exact, (up - down) / (2 * step), rtol=1e-6)
