@@ -73,14 +73,12 @@ class HessianVectorProduct:
         self.program = program
         self.trace = Trace(program)
         graph = program.graph
-        # The backward pass's steps, in forward order, with their parents.
+        # The backward pass's steps, in forward order, with the getters of
+        # their parents' values (which also gather their tangents).
         self._steps = [
             (index, graph.nodes[index], gather, routes)
             for index, _, gather, routes in reversed(program._backward_plan)
         ]
-        self._parents = {
-            index: [p.index for p in node.parents] for index, node, _, _ in self._steps
-        }
 
     def linearize(self, feed):
         """Forward and backward pass at the graph's current parameters.
@@ -144,12 +142,12 @@ class HessianVectorProduct:
                 param.offset : param.offset + param.size
             ].reshape(param.shape)
         values, contexts = trace.values, trace.contexts
+        # Every step has a parent that a parameter reaches (a parameter, or
+        # an earlier step): its tangent is never skipped as zero.
         for index, node, gather, _ in self._steps:
-            parent_tangents = [tangents[i] for i in self._parents[index]]
-            if any(t is not None for t in parent_tangents):
-                tangents[index] = node.jvp(
-                    contexts[index], parent_tangents, *gather(values)
-                )
+            tangents[index] = node.jvp(
+                contexts[index], gather(tangents), *gather(values)
+            )
         return tangents
 
     def _r_backward(self, tangents, out):
@@ -164,9 +162,8 @@ class HessianVectorProduct:
             g = grads[index]
             if g is None:
                 continue
-            parent_tangents = [tangents[i] for i in self._parents[index]]
             results = node.hvp(
-                contexts[index], g, r_grads[index], parent_tangents, *gather(values)
+                contexts[index], g, r_grads[index], gather(tangents), *gather(values)
             )
             for position, parent, slot in routes:
                 result = results[position]

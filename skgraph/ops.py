@@ -328,11 +328,16 @@ class Add(Op):
 
     def jvp(self, ctx, tangents, a, b):
         """``a_dot + b_dot``, of the output's shape."""
-        out = _tangent_sum(*tangents)
-        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
-        if out is None or np.shape(out) == shape:
+        a_dot, b_dot = tangents
+        if a_dot is not None and b_dot is not None:
+            return a_dot + b_dot
+        out, other = (a_dot, b) if b_dot is None else (b_dot, a)
+        if out is None or np.shape(out) == np.shape(other) or np.ndim(other) == 0:
             return out
-        return np.broadcast_to(out, shape).copy()  # only a broadcast term moves
+        # Only a term that broadcasting stretches moves: stretch its tangent.
+        return np.broadcast_to(
+            out, np.broadcast_shapes(np.shape(a), np.shape(b))
+        ).copy()
 
     def hvp(self, ctx, g, g_dot, tangents, a, b):
         """The backward rule applied to ``g_dot`` (the op is linear)."""
