@@ -21,7 +21,14 @@ _SMALL = {"hidden_layer_sizes": (8,), "random_state": 0}
 ESTIMATORS = [
     MLPRegressorGraph(solver="lbfgs", alpha=1.0, tol=1e-12, max_iter=500, **_SMALL),
     MLPRegressorGraph(solver="cg", alpha=1.0, tol=1e-10, max_iter=500, **_SMALL),
-    MLPRegressorGraph(solver="newton-cg", alpha=1.0, tol=1e-10, max_iter=200, **_SMALL),
+    MLPRegressorGraph(
+        solver="newton-cg",
+        activation="tanh",
+        alpha=1.0,
+        tol=1e-8,
+        max_iter=200,
+        **_SMALL,
+    ),
     MLPRegressorGraph(solver="gd", learning_rate_init=0.05, max_iter=500, **_SMALL),
     MLPRegressorGraph(solver="sgd", learning_rate_init=0.01, **_SMALL),
     MLPRegressorGraph(solver="adam", learning_rate_init=0.02, **_SMALL),
