@@ -21,7 +21,25 @@ __all__ = [
 THRESHOLDS = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-2}
 
 
-class GradientCheck(dict):
+class _ErrorReport(dict):
+    """Worst relative error per parameter name, with a pass/fail threshold."""
+
+    threshold = THRESHOLDS[np.dtype(np.float64)]
+
+    @property
+    def max_error(self):
+        return max(self.values(), default=0.0)
+
+    @property
+    def passed(self):
+        return self.max_error <= self.threshold
+
+    def __repr__(self):
+        rows = ", ".join(f"{name}: {err:.2e}" for name, err in self.items())
+        return f"{type(self).__name__}({rows})"
+
+
+class GradientCheck(_ErrorReport):
     """Worst relative error per parameter name (a dict), with the details.
 
     The error of entry ``j`` of a parameter is
@@ -49,20 +67,6 @@ class GradientCheck(dict):
     backprop, numeric : dict of {str: ndarray}
         The compared gradients of the checked entries.
     """
-
-    threshold = THRESHOLDS[np.dtype(np.float64)]
-
-    @property
-    def max_error(self):
-        return max(self.values(), default=0.0)
-
-    @property
-    def passed(self):
-        return self.max_error <= self.threshold
-
-    def __repr__(self):
-        rows = ", ".join(f"{name}: {err:.2e}" for name, err in self.items())
-        return f"GradientCheck({rows})"
 
 
 def check_gradients(
@@ -236,7 +240,7 @@ class _CentralDifferences:
         return numeric, slope_floor
 
 
-class HessianCheck(dict):
+class HessianCheck(_ErrorReport):
     """Worst relative error per parameter name of Hessian-vector products.
 
     For each direction ``v``, entry ``j`` of parameter ``p`` has the error
@@ -264,14 +268,6 @@ class HessianCheck(dict):
     products, numeric : list of ndarray
         ``H v`` from the graph and from finite differences, per direction.
     """
-
-    threshold = THRESHOLDS[np.dtype(np.float64)]
-    max_error = GradientCheck.max_error
-    passed = GradientCheck.passed
-
-    def __repr__(self):
-        rows = ", ".join(f"{name}: {err:.2e}" for name, err in self.items())
-        return f"HessianCheck({rows})"
 
 
 def check_hessian_vector_products(
