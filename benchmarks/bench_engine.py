@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skgraph._optimize import GraphObjective
+from skgraph._objectives import GraphObjective
 from skgraph.networks import linear_graph
 
 #: (label, n_samples, n_features, n_classes, sparse density or None, target)
