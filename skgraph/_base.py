@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
 from skgraph._dask import dask_training_data, is_dask_collection
 from skgraph._dask import predict_blockwise as _predict_blockwise
-from skgraph._objectives import full_batch_objective, training_feed
+from skgraph._objectives import FullBatchObjective, full_batch_objective
 from skgraph._training_data import TrainingData, _Targets
 from skgraph._weights import (
     class_totals,
@@ -441,18 +441,17 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         )
         targets = self._encode_targets(y, X.dtype)
         loss_weights = self._loss_weights(targets, sample_weight)
-        total = weight_total(loss_weights)
-        network = self._network
-        feed = training_feed(
-            network,
+        objective = FullBatchObjective(  # one block: the whole batch
+            self._network,
             X,
             targets.Y,
             loss_weights,
-            total,
             self._l2_strength(),
-            self._l1_strength(),
+            total=weight_total(loss_weights),
+            l1_strength=self._l1_strength(),
         )
-        return self.graph_, network.smooth_objective, feed
+        (feed,) = objective.block_feeds()
+        return self.graph_, objective.node, feed
 
 
 class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):

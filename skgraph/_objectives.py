@@ -13,7 +13,10 @@ evaluated; the rest of the fit only chooses a variant:
 - the training data in row blocks (:class:`FullBatchObjective`, the
   objective of every full-batch solver and of both estimators; one block
   is the whole batch);
-- one mini-batch at a time (:class:`MiniBatchObjective`, for SGD and Adam);
+- one mini-batch at a time (:class:`MiniBatchObjective`, for SGD and Adam,
+  which update the graph's parameters in place: it is called with the
+  batch's rows, at the current parameters, and leaves the gradient in
+  ``grad``);
 - Dask chunks (:class:`skgraph._dask.DaskObjective`, same base class).
 
 Who does what, once:
@@ -28,9 +31,11 @@ Who does what, once:
   :meth:`skgraph.networks.Network.feed`.
 
 Every variant derives from :class:`Objective`: ``__call__(theta) -> (loss,
-grad)``, a call counter and the norm of the last gradient. A second-order
+grad)`` (the mini-batch variant: ``__call__(rows) -> loss``), a call counter
+and the norm of the last gradient. A second-order
 method ``hessp(theta, v)`` belongs beside ``__call__``, on the same feeds
-(:meth:`FullBatchObjective.block_feeds` yields them).
+and traces (:meth:`FullBatchObjective.block_feeds` yields the feeds,
+:meth:`FullBatchObjective.trace_for` gives each block's trace).
 """
 
 from __future__ import annotations
@@ -47,7 +52,6 @@ __all__ = [
     "FullBatchObjective",
     "MiniBatchObjective",
     "full_batch_objective",
-    "training_feed",
 ]
 
 
@@ -82,19 +86,6 @@ def full_batch_objective(network, data, l2_strength, l1_strength=0.0, block_size
         total=data.total,
         l1_strength=l1_strength,
     )
-
-
-def training_feed(network, X, Y, loss_weights, total, l2_strength, l1_strength=0.0):
-    """The feed of the whole-batch objective of ``network`` on ``(X, Y)``.
-
-    ``loss_weights`` are the ``s_i`` (``None``: every sample weighs one, and
-    ``total`` is the number of samples: the loss nodes take the plain mean,
-    with no weight vector to make or read); the strengths are those before
-    they are divided by ``total`` (``S``).
-    """
-    if loss_weights is not None:
-        loss_weights = normalized(loss_weights, total, X.dtype)
-    return network.feed(X, Y, loss_weights, l2_strength / total, l1_strength / total)
 
 
 class Objective:
@@ -204,9 +195,9 @@ class _RowObjective(Objective):
         np.copyto(buffer, Y_rows)
         return buffer
 
-    def _pass(self, feed):
+    def _pass(self, feed, trace):
         """Forward and backward pass on one feed; returns the reported objective."""
-        network, program, trace = self.network, self.program, self.trace
+        network, program = self.network, self.program
         program.backward(program.forward(feed, trace))
         value = float(trace.values[self.node.index])
         share = network.reported_loss_share
@@ -286,7 +277,10 @@ class FullBatchObjective(_RowObjective):
             for start in range(0, n_samples, block_size)
         ]
         self._grad = np.zeros(self.graph.n_parameters)
-        self._block_grad = np.empty_like(self.graph.theta)
+        # One trace per block size (a last, shorter block has its own): a
+        # trace's buffers fit one shape, and a block of another shape would
+        # reallocate them all, twice per evaluation.
+        self._traces = {self._blocks[0].stop: self.trace}
 
     def block_feeds(self):
         """The feed of each block of rows, in order (the penalty in the first)."""
@@ -305,18 +299,27 @@ class FullBatchObjective(_RowObjective):
             )
             l2_strength = 0.0  # the penalty counts once
 
+    def trace_for(self, rows):
+        """The trace that evaluates the block ``rows`` (a slice)."""
+        n_rows = rows.stop - rows.start
+        trace = self._traces.get(n_rows)
+        if trace is None:
+            trace = self._traces[n_rows] = Trace(self.program)
+        return trace
+
     def _evaluate(self, theta):
         # set_flat without its checks: scipy hands back the vector it was given.
         np.copyto(self.graph.theta, theta, casting="unsafe")
         if len(self._blocks) == 1:
             (feed,) = self.block_feeds()
-            loss = self._pass(feed)
+            loss = self._pass(feed, self.trace)
             return loss, self.trace.parameter_grad.astype(np.float64)
         loss, grad = 0.0, self._grad
         grad.fill(0.0)
-        for feed in self.block_feeds():
-            loss += self._pass(feed)
-            grad += self.program.gradient_into(self.trace, self._block_grad)
+        for rows, feed in zip(self._blocks, self.block_feeds(), strict=True):
+            trace = self.trace_for(rows)
+            loss += self._pass(feed, trace)
+            grad += trace.parameter_grad
         return loss, grad.copy()
 
 
@@ -401,4 +404,5 @@ class MiniBatchObjective(_RowObjective):
         else:  # a batch of zero-weight samples carries no information
             l2_strength = 0.0
         self.n_calls += 1
-        return self._pass(self.network.feed(Xb, self._targets(Yb), w, l2_strength))
+        feed = self.network.feed(Xb, self._targets(Yb), w, l2_strength)
+        return self._pass(feed, self.trace)
