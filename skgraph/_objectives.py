@@ -281,22 +281,35 @@ class FullBatchObjective(_RowObjective):
         # trace's buffers fit one shape, and a block of another shape would
         # reallocate them all, twice per evaluation.
         self._traces = {self._blocks[0].stop: self.trace}
+        # One block is the whole batch: its feed is made once.
+        self._whole_feed = None
+        if len(self._blocks) == 1:
+            self._whole_feed = self._block_feed(self._blocks[0], self.l2_strength)
+
+    def _block_feed(self, rows, l2_strength):
+        """The feed of the block ``rows`` (a slice); the whole batch is fed
+        as it is (a slice of a sparse matrix would copy it)."""
+        whole = len(self._blocks) == 1
+        if self._block_ones is not None:
+            w = self._block_ones[: rows.stop - rows.start]
+        else:
+            w = None if self.sample_weight is None else self.sample_weight[rows]
+        return self.network.feed(
+            self.X if whole else self.X[rows],
+            self._targets(self.Y if whole else self.Y[rows]),
+            w,
+            l2_strength,
+            self.l1_strength,
+        )
 
     def block_feeds(self):
         """The feed of each block of rows, in order (the penalty in the first)."""
-        network, l2_strength = self.network, self.l2_strength
+        if self._whole_feed is not None:
+            yield self._whole_feed
+            return
+        l2_strength = self.l2_strength
         for rows in self._blocks:
-            if self._block_ones is not None:
-                w = self._block_ones[: rows.stop - rows.start]
-            else:
-                w = None if self.sample_weight is None else self.sample_weight[rows]
-            yield network.feed(
-                self.X[rows],
-                self._targets(self.Y[rows]),
-                w,
-                l2_strength,
-                self.l1_strength,
-            )
+            yield self._block_feed(rows, l2_strength)
             l2_strength = 0.0  # the penalty counts once
 
     def trace_for(self, rows):
@@ -310,9 +323,8 @@ class FullBatchObjective(_RowObjective):
     def _evaluate(self, theta):
         # set_flat without its checks: scipy hands back the vector it was given.
         np.copyto(self.graph.theta, theta, casting="unsafe")
-        if len(self._blocks) == 1:
-            (feed,) = self.block_feeds()
-            loss = self._pass(feed, self.trace)
+        if self._whole_feed is not None:
+            loss = self._pass(self._whole_feed, self.trace)
             return loss, self.trace.parameter_grad.astype(np.float64)
         loss, grad = 0.0, self._grad
         grad.fill(0.0)
@@ -330,7 +342,8 @@ class MiniBatchObjective(_RowObjective):
     forward and backward pass on those rows at the graph's current
     parameters (the optimisers update them in place) and leaves the
     gradient in :attr:`grad`. The objective is scikit-learn's per-batch one:
-    ``1/S_b sum_{i in b} s_i loss_i + alpha/(2 S_b) ||W||^2``.
+    ``1/S_b sum_{i in b} s_i loss_i + l2_strength/(2 S_b) ||W||^2``, its
+    weights normalised by the batch's own sum ``S_b``.
 
     Parameters
     ----------
