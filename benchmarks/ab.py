@@ -25,51 +25,43 @@ import statistics
 import subprocess
 import sys
 
+_LOGISTIC = "LogisticRegressionGraph(tol=1e-6, max_iter=1000)"
+#: (name, the data, the estimator fitted) of the fit cases.
+_FITS = [
+    ("logistic lbfgs 20,000 x 50", "classification(20_000, 50, 2)", _LOGISTIC),
+    (
+        "logistic lbfgs 20,000 x 50, 10 classes",
+        "classification(20_000, 50, 10)",
+        _LOGISTIC,
+    ),
+    ("logistic lbfgs breast cancer", 'bundled("breast_cancer")', _LOGISTIC),
+    ("logistic lbfgs digits", 'bundled("digits")', _LOGISTIC),
+    ("mlp adam 2 epochs digits", 'bundled("digits")', 'mlp("adam", 2)'),
+    (
+        "mlp adam 1 epoch 20,000 x 100",
+        "classification(20_000, 100, 10)",
+        'mlp("adam", 1)',
+    ),
+    ("mlp lbfgs 5 iterations digits", 'bundled("digits")', 'mlp("lbfgs", 5)'),
+    (
+        "mlp lbfgs 3 iterations 20,000 x 100",
+        "classification(20_000, 100, 10)",
+        'mlp("lbfgs", 3)',
+    ),
+]
 #: name -> the code of one case; it defines ``step()``, the work timed.
 CASES = {
-    "engine binary 20,000 x 100": """
-X, y = classification(20_000, 100, 2)
-objective, theta = engine(X, y, 2)
+    f"engine {label} 20,000 x 100": f"""
+X, y = classification(20_000, 100, {k})
+objective, theta = engine(X, y, {k})
 step = lambda: objective(theta)
-""",
-    "engine 10 classes 20,000 x 100": """
-X, y = classification(20_000, 100, 10)
-objective, theta = engine(X, y, 10)
-step = lambda: objective(theta)
-""",
-    "logistic lbfgs 20,000 x 50": """
-X, y = classification(20_000, 50, 2)
-step = lambda: quiet_fit(LogisticRegressionGraph(tol=1e-6, max_iter=1000), X, y)
-""",
-    "logistic lbfgs 20,000 x 50, 10 classes": """
-X, y = classification(20_000, 50, 10)
-step = lambda: quiet_fit(LogisticRegressionGraph(tol=1e-6, max_iter=1000), X, y)
-""",
-    "logistic lbfgs breast cancer": """
-X, y = bundled("breast_cancer")
-step = lambda: quiet_fit(LogisticRegressionGraph(tol=1e-6, max_iter=1000), X, y)
-""",
-    "logistic lbfgs digits": """
-X, y = bundled("digits")
-step = lambda: quiet_fit(LogisticRegressionGraph(tol=1e-6, max_iter=1000), X, y)
-""",
-    "mlp adam 2 epochs digits": """
-X, y = bundled("digits")
-step = lambda: quiet_fit(mlp("adam", 2), X, y)
-""",
-    "mlp adam 1 epoch 20,000 x 100": """
-X, y = classification(20_000, 100, 10)
-step = lambda: quiet_fit(mlp("adam", 1), X, y)
-""",
-    "mlp lbfgs 5 iterations digits": """
-X, y = bundled("digits")
-step = lambda: quiet_fit(mlp("lbfgs", 5), X, y)
-""",
-    "mlp lbfgs 3 iterations 20,000 x 100": """
-X, y = classification(20_000, 100, 10)
-step = lambda: quiet_fit(mlp("lbfgs", 3), X, y)
-""",
+"""
+    for label, k in (("binary", 2), ("10 classes", 10))
 }
+CASES.update(
+    (name, f"X, y = {data}\nstep = lambda: quiet_fit({estimator}, X, y)\n")
+    for name, data, estimator in _FITS
+)
 
 _PRELUDE = """
 import statistics, sys, time, warnings
