@@ -1,10 +1,10 @@
 """Full-batch optimisers over a graph's flat parameter vector.
 
-The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
-makes one from a graph, a scalar node and the data. :func:`minimize` runs
-plain gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it,
-or scipy's Newton-CG with the graph's Hessian-vector products, and reports
-the same :class:`OptimizeResult` for all four.
+The objective is a function ``theta -> (loss, grad)``, made from a network
+and its data by :mod:`skgraph._objectives`. :func:`minimize` runs plain
+gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it, or
+scipy's Newton-CG on it and its Hessian-vector products (the objective's
+``hessp``), and reports the same :class:`OptimizeResult` for all four.
 
 An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
 ``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
@@ -27,12 +27,10 @@ import numpy as np
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from skgraph._second_order import ObjectiveHessian
-from skgraph.graph import Trace
+from skgraph._objectives import GraphObjective  # noqa: F401 (its old home)
 from skgraph.ops import L1Penalty
 
 __all__ = [
-    "GraphObjective",
     "OptimizeResult",
     "minimize",
     "warn_if_not_converged",
@@ -61,79 +59,6 @@ def check_in_memory_solver(solver, distributed):
             "products run on in-memory data. Use solver='lbfgs', 'cg' or 'gd', "
             "or compute the arrays into memory first."
         )
-
-
-class GraphObjective:
-    """``theta -> (loss, grad)`` of a scalar graph node at fixed inputs.
-
-    The forward and backward passes reuse one :class:`~skgraph.graph.Trace`,
-    so every buffer a pass needs is allocated on the first call only. The
-    data are referenced, never copied.
-
-    Parameters
-    ----------
-    graph : Graph
-    loss : Node
-        The scalar to minimise.
-    feed : dict of {Input: array-like}
-        Values of the inputs ``loss`` depends on.
-
-    Attributes
-    ----------
-    n_calls : int
-        How many times the objective was evaluated.
-    last_grad_norm : float
-        Euclidean norm of the last gradient returned (``inf`` before the
-        first call).
-    """
-
-    def __init__(self, graph, loss, feed):
-        self.graph = graph
-        self.loss = loss
-        self.feed = feed
-        self.program = graph.program((loss,), loss=loss)
-        self.trace = self.program.bind(feed, Trace(self.program))
-        self._grad = np.empty_like(graph.theta)
-        self.n_calls = 0
-        self._hessian = None
-
-    def hessp(self, theta, direction):
-        """``H v``: the Hessian at ``theta`` times ``direction`` (new float64 array).
-
-        One forward-and-backward sweep of the graph per product, plus one
-        pass to linearise at each new ``theta`` (see
-        :mod:`skgraph._second_order`).
-        """
-        if self._hessian is None:
-            self._hessian = ObjectiveHessian(self.graph, self.loss, self._feeds)
-        return self._hessian(theta, direction)
-
-    def _feeds(self):
-        return (self.feed,)
-
-    def __setstate__(self, state):
-        # The trace's parameter values are views of graph.theta, which pickle
-        # copies apart: bind the copy's trace to the copy's graph again.
-        self.__dict__.update(state)
-        self.program.bind(self.feed, self.trace)
-
-    @property
-    def last_grad_norm(self):
-        if self.n_calls == 0:
-            return np.inf
-        return float(np.linalg.norm(self._grad))  # computed only when asked
-
-    def __call__(self, theta):
-        """Loss (float) and gradient (new float64 array) at ``theta``."""
-        # set_flat without its checks: scipy hands back the vector it was given.
-        np.copyto(self.graph.theta, theta, casting="unsafe")
-        program, trace = self.program, self.trace
-        program.backward(program.evaluate(trace))
-        self.n_calls += 1
-        # A new float64 array (scipy may keep it): the one copy this call makes.
-        grad = trace.parameter_grad.astype(np.float64)
-        self._grad = grad
-        return float(trace.values[self.loss.index]), grad
 
 
 @dataclass

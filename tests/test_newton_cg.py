@@ -17,7 +17,8 @@ from skgraph import (
     MLPRegressorGraph,
     check_hessian_vector_products,
 )
-from skgraph._optimize import GraphObjective, minimize
+from skgraph._objectives import GraphObjective
+from skgraph._optimize import minimize
 from skgraph.layers import Dense
 
 

@@ -5,7 +5,8 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from skgraph._optimize import SOLVERS, GraphObjective, OptimizeResult, minimize
+from skgraph._objectives import GraphObjective
+from skgraph._optimize import SOLVERS, OptimizeResult, minimize
 from skgraph.networks import linear_graph
 
 #: (solver, extra arguments) covering every way to run ``minimize``.
@@ -124,7 +125,7 @@ def test_verbose_reports_progress(capsys):
 
 def test_unknown_solver():
     fun, optimum, _ = _quadratic()
-    assert SOLVERS == ("lbfgs", "cg", "gd")
+    assert SOLVERS == ("lbfgs", "cg", "gd", "newton-cg")
     with pytest.raises(ValueError, match="solver"):
         minimize(fun, np.zeros(optimum.size), "newton")
 

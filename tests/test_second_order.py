@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from skgraph import Graph, ops
-from skgraph._optimize import GraphObjective
+from skgraph._objectives import GraphObjective
 from skgraph._second_order import HessianVectorProduct, ObjectiveHessian
 from skgraph.networks import mlp_graph
 
