@@ -308,7 +308,13 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
             "set it to `True` to silence this warning during the transition "
             "period while keeping the deprecated behavior for the time being.",
         )
-        return penalty, self._grid(penalty, l1_ratios), l1_ratios, scoring, legacy
+        return (
+            penalty,
+            _l1_grid(penalty, l1_ratios, self.penalty != "deprecated"),
+            l1_ratios,
+            scoring,
+            legacy,
+        )
 
     def _penalty(self, l1_ratios):
         """The penalty that ``penalty`` or ``l1_ratios`` names (scikit-learn's rule)."""
@@ -335,35 +341,6 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         if l1_ratios is None or np.all(np.asarray(l1_ratios) == 0):
             return "l2"
         return "l1" if np.all(np.asarray(l1_ratios) == 1) else "elasticnet"
-
-    def _grid(self, penalty, l1_ratios):
-        """The ``l1_ratios_`` grid, checked as scikit-learn checks it."""
-        if penalty == "elasticnet":
-            if (
-                l1_ratios is None
-                or len(l1_ratios) == 0
-                or any(
-                    not isinstance(r, numbers.Number) or not 0 <= r <= 1
-                    for r in l1_ratios
-                )
-            ):
-                raise ValueError(
-                    "l1_ratios must be an array-like of numbers between 0 and 1; "
-                    f"got (l1_ratios={l1_ratios!r})"
-                )
-            return list(l1_ratios)
-        if l1_ratios is not None and self.penalty != "deprecated":
-            warnings.warn(
-                "l1_ratios parameter is only used when penalty is 'elasticnet'. "
-                f"Got (penalty={penalty})",
-                UserWarning,
-                stacklevel=3,
-            )
-        if l1_ratios is None:
-            return [None]
-        if len(l1_ratios) == 0:
-            raise ValueError("l1_ratios must hold at least one value; got none.")
-        return list(l1_ratios)
 
     def _Cs_grid(self):
         """``Cs_``: the values of ``C``, checked to be positive."""
@@ -430,7 +407,9 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
             )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        class_weight = self._fold_class_weight(y, sample_weight)
+        class_weight = _fold_class_weight(
+            self.class_weight, self.classes_, y, sample_weight
+        )
         routed = self._routed_params(sample_weight, params)
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y, **routed[0]))
         estimators = [
@@ -440,8 +419,15 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         scorer = _fold_scorer(scoring, self.classes_)
         tasks = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fold_path)(
-                copy.deepcopy(estimator), X, y, sample_weight, train, test,
-                Cs=Cs, classes=self.classes_, scorer=scorer,
+                copy.deepcopy(estimator),
+                X,
+                y,
+                sample_weight,
+                train,
+                test,
+                Cs=Cs,
+                classes=self.classes_,
+                scorer=scorer,
                 score_params=_check_method_params(X, params=routed[1], indices=test),
             )  # fmt: skip
             for train, test in folds
@@ -449,31 +435,13 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         )
         self._store_paths(tasks, Cs, l1_grid, len(folds))
         self._choose(X, y, sample_weight, penalty, l1_grid, tasks[0][3])
-        self._lay_out(l1_ratios is None, legacy, penalty)
+        _lay_out(self, l1_ratios is None, legacy, penalty)
         return self
-
-    def _fold_class_weight(self, y, sample_weight):
-        """``class_weight`` for every fold: ``"balanced"`` from all the data."""
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):
-            if not set(class_weight) <= set(self.classes_):
-                raise ValueError(
-                    "The given class_weight dict must have the class labels as "
-                    f"keys; classes={self.classes_} but key={class_weight.keys()}"
-                )
-        elif class_weight == "balanced":
-            weights = compute_class_weight(
-                "balanced", classes=self.classes_, y=y, sample_weight=sample_weight
-            )
-            class_weight = dict(zip(self.classes_, weights, strict=True))
-        return class_weight
 
     def _routed_params(self, sample_weight, params):
         """``(splitter's split params, scorer's score params)`` of ``fit``."""
         if _routing_enabled():
-            routed = process_routing(
-                self, "fit", sample_weight=sample_weight, **params
-            )
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
             return routed.splitter.split, routed.scorer.score
         score_params = dict(params)
         if sample_weight is not None:
@@ -523,30 +491,6 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         if self.refit:  # warm-started from the folds' average, as scikit-learn
             model._fit(X, y, sample_weight, classes=self.classes_)
         self._model = model
-
-    def _lay_out(self, no_l1_axis, legacy, penalty):
-        """The fitted attributes in scikit-learn 1.9's legacy or new layout."""
-        C, l1_ratio = self.C_, self.l1_ratio_
-        if not legacy:
-            self.C_ = float(C)
-            if no_l1_axis:
-                self.l1_ratio_ = 1.0 if penalty == "l1" else 0.0
-            else:
-                self.l1_ratio_ = float(l1_ratio)
-            return
-        binary = len(self.classes_) == 2
-        keys = self.classes_[1:] if binary else self.classes_
-        # (n_folds, n_l1, n_cs, K, n_dof) -> per class (n_folds, n_cs, n_l1, n_dof)
-        paths = np.moveaxis(self.coefs_paths_, (3, 1), (0, 3))
-        scores = np.swapaxes(self.scores_, 1, 2)
-        n_iter = np.swapaxes(self.n_iter_, 1, 2)[None]
-        if no_l1_axis:
-            paths, scores, n_iter = paths[..., 0, :], scores[..., 0], n_iter[..., 0]
-        self.coefs_paths_ = dict(zip(keys, paths, strict=True))
-        self.scores_ = {key: scores.copy() for key in keys}
-        self.n_iter_ = n_iter
-        self.C_ = np.full(len(keys), C)
-        self.l1_ratio_ = np.asarray([l1_ratio] * len(keys))
 
     # -- the final model ------------------------------------------------------------
     def _final_model(self):
@@ -682,6 +626,76 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
                 .add(caller="fit", callee="score"),
             )
         )
+
+
+def _l1_grid(penalty, l1_ratios, penalty_given):
+    """The ``l1_ratios_`` grid, checked as scikit-learn checks it."""
+    if penalty == "elasticnet":
+        if (
+            l1_ratios is None
+            or len(l1_ratios) == 0
+            or any(
+                not isinstance(r, numbers.Number) or not 0 <= r <= 1 for r in l1_ratios
+            )
+        ):
+            raise ValueError(
+                "l1_ratios must be an array-like of numbers between 0 and 1; "
+                f"got (l1_ratios={l1_ratios!r})"
+            )
+        return list(l1_ratios)
+    if l1_ratios is not None and penalty_given:
+        warnings.warn(
+            "l1_ratios parameter is only used when penalty is 'elasticnet'. "
+            f"Got (penalty={penalty})",
+            UserWarning,
+            stacklevel=4,
+        )
+    if l1_ratios is None:
+        return [None]
+    if len(l1_ratios) == 0:
+        raise ValueError("l1_ratios must hold at least one value; got none.")
+    return list(l1_ratios)
+
+
+def _fold_class_weight(class_weight, classes, y, sample_weight):
+    """``class_weight`` for every fold: ``"balanced"`` from all the data."""
+    if isinstance(class_weight, dict):
+        if not set(class_weight) <= set(classes):
+            raise ValueError(
+                "The given class_weight dict must have the class labels as "
+                f"keys; classes={classes} but key={class_weight.keys()}"
+            )
+    elif class_weight == "balanced":
+        weights = compute_class_weight(
+            "balanced", classes=classes, y=y, sample_weight=sample_weight
+        )
+        class_weight = dict(zip(classes, weights, strict=True))
+    return class_weight
+
+
+def _lay_out(estimator, no_l1_axis, legacy, penalty):
+    """The fitted attributes in scikit-learn 1.9's legacy or new layout."""
+    C, l1_ratio = estimator.C_, estimator.l1_ratio_
+    if not legacy:
+        estimator.C_ = float(C)
+        if no_l1_axis:
+            estimator.l1_ratio_ = 1.0 if penalty == "l1" else 0.0
+        else:
+            estimator.l1_ratio_ = float(l1_ratio)
+        return
+    binary = len(estimator.classes_) == 2
+    keys = estimator.classes_[1:] if binary else estimator.classes_
+    # (n_folds, n_l1, n_cs, K, n_dof) -> per class (n_folds, n_cs, n_l1, n_dof)
+    paths = np.moveaxis(estimator.coefs_paths_, (3, 1), (0, 3))
+    scores = np.swapaxes(estimator.scores_, 1, 2)
+    n_iter = np.swapaxes(estimator.n_iter_, 1, 2)[None]
+    if no_l1_axis:
+        paths, scores, n_iter = paths[..., 0, :], scores[..., 0], n_iter[..., 0]
+    estimator.coefs_paths_ = dict(zip(keys, paths, strict=True))
+    estimator.scores_ = {key: scores.copy() for key in keys}
+    estimator.n_iter_ = n_iter
+    estimator.C_ = np.full(len(keys), C)
+    estimator.l1_ratio_ = np.asarray([l1_ratio] * len(keys))
 
 
 def _mix(penalty, l1_ratio):
