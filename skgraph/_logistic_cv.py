@@ -192,16 +192,20 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import scale
     >>> from skgraph import LogisticRegressionGraphCV
     >>> X, y = load_iris(return_X_y=True)
+    >>> X = scale(X)
     >>> clf = LogisticRegressionGraphCV(
-    ...     Cs=4, cv=3, l1_ratios=(0,), scoring="neg_log_loss",
+    ...     Cs=[0.1, 1.0, 10.0], cv=3, l1_ratios=(0,), scoring="neg_log_loss",
     ...     use_legacy_attributes=False,
     ... ).fit(X, y)
     >>> clf.C_, clf.scores_.shape, clf.coefs_paths_.shape
-    (21.54..., (3, 1, 4), (3, 1, 4, 3, 5))
+    (10.0, (3, 1, 3), (3, 1, 3, 3, 5))
     >>> clf.predict(X[:2])
     array([0, 0])
+    >>> clf.graph_
+    <Graph: 4 input, 2 parameter, 4 compute; 15 parameter values>
     """
 
     __metadata_request__score = {"sample_weight": UNUSED}
