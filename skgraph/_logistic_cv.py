@@ -310,7 +310,10 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
             "in scikit-learn 1.10 to remove redundancy. Set "
             "`use_legacy_attributes=False` to enable the new behavior now, or "
             "set it to `True` to silence this warning during the transition "
-            "period while keeping the deprecated behavior for the time being.",
+            "period while keeping the deprecated behavior for the time being. "
+            "The default value of use_legacy_attributes will change from True "
+            f"to False in scikit-learn 1.10. See the docstring of "
+            f"{type(self).__name__} for more details.",
         )
         return (
             penalty,
