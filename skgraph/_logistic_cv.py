@@ -436,7 +436,7 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
                 classes=self.classes_,
                 scorer=scorer,
                 score_params=_check_method_params(X, params=routed[1], indices=test),
-            )  # fmt: skip
+            )
             for train, test in folds
             for estimator in estimators
         )
@@ -520,9 +520,12 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         model = self._final_model()
         if not is_dask_collection(X):
             X = validate_data(
-                self, X, accept_sparse=("csr", "csc"),
-                dtype=(np.float64, np.float32), reset=False,
-            )  # fmt: skip
+                self,
+                X,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float64, np.float32),
+                reset=False,
+            )
         return getattr(model, method)(X)
 
     def decision_function(self, X):
@@ -762,8 +765,9 @@ def _set_coefficients(model, coefficients):
         model.intercept_ = coefficients[:, n_features]
 
 
-def _fold_path(estimator, X, y, sample_weight, train, test, *, Cs, classes, scorer,
-               score_params):  # fmt: skip
+def _fold_path(
+    estimator, X, y, sample_weight, train, test, *, Cs, classes, scorer, score_params
+):
     """One fold's regularisation path: ``(coefs, scores, n_iter, estimator)``.
 
     ``estimator`` (with ``warm_start=True``) is fitted at each ``C`` in turn,

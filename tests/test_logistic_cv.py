@@ -197,9 +197,13 @@ def test_path_is_warm_started():
     # one C, every fit after the first starts at its optimum.
     X, y = _data(3)
     cv = LogisticRegressionGraphCV(
-        Cs=[1.0, 1.0, 1.0], cv=KFold(2), l1_ratios=(0,), scoring=None, tol=1e-6,
+        Cs=[1.0, 1.0, 1.0],
+        cv=KFold(2),
+        l1_ratios=(0,),
+        scoring=None,
+        tol=1e-6,
         use_legacy_attributes=False,
-    ).fit(X, y)  # fmt: skip
+    ).fit(X, y)
     assert (cv.n_iter_[..., 0] > 5).all()
     assert (cv.n_iter_[..., 1:] <= 1).all()
     assert_array_equal(cv.coefs_paths_[:, :, 1], cv.coefs_paths_[:, :, 0])
@@ -223,10 +227,13 @@ def test_pipeline_pickle_graph_and_score():
     model = make_pipeline(
         StandardScaler(),
         LogisticRegressionGraphCV(
-            Cs=3, cv=3, l1_ratios=(0,), scoring="neg_log_loss",
+            Cs=3,
+            cv=3,
+            l1_ratios=(0,),
+            scoring="neg_log_loss",
             use_legacy_attributes=False,
         ),
-    ).fit(X, y)  # fmt: skip
+    ).fit(X, y)
     cv = model[-1]
     assert isinstance(cv.graph_, Graph)
     assert_allclose(cv.graph_.theta[: cv.coef_.size], cv.coef_.T.ravel())
