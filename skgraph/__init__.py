@@ -8,6 +8,7 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 from skgraph import layers, ops
 from skgraph._graph_estimators import GraphClassifier, GraphRegressor
 from skgraph._logistic import LogisticRegressionGraph
+from skgraph._logistic_cv import LogisticRegressionGraphCV
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph._persistence import trusted_types
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LogisticRegressionGraph",
+    "LogisticRegressionGraphCV",
     "MLPClassifierGraph",
     "GraphClassifier",
     "GraphRegressor",
