@@ -33,10 +33,15 @@ from skgraph._base import _BaseGraphClassifier
 from skgraph._dask import dask_objective, is_dask_collection
 from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
 from skgraph._solvers import FullBatchSolver
+from skgraph._stochastic import FullBatchObjective
 from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
+
+#: Logits per block of rows when float32 data are fitted (see ``_solve``):
+#: 512 KB in float64, against the logits' n_samples * n_outputs.
+_BLOCK_ELEMENTS = 1 << 16
 
 
 class LogisticRegressionGraph(_BaseGraphClassifier):
@@ -350,9 +355,11 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Float32 data is fitted in float64 (as scikit-learn
-            does) and gives a float32 model: ``coef_``, ``intercept_``,
-            ``graph_`` and the predictions stay float32.
+            Training data. Float32 data is never copied to float64: its
+            products with the weights are float32, the loss and the gradient
+            float64 (as scikit-learn's solve), and the model float32:
+            ``coef_``, ``intercept_``, ``graph_`` and the predictions stay
+            float32.
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -372,12 +379,12 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
 
-    def _solver_dtype(self, dtype, continues):
-        # Float32 data are solved in float64, as scikit-learn's lbfgs does
-        # (see _recast); only what the objective holds outlives validation.
-        return np.float64
-
     def _build_network(self, n_features, n_outputs, dtype):
+        # Solved in float64 whatever the data (see _recast); float32 X is fed
+        # as it is, and the first layer's products stay float32 (ops.Affine).
+        return self._linear_network(n_features, n_outputs, np.float64)
+
+    def _linear_network(self, n_features, n_outputs, dtype):
         return linear_graph(
             n_features,
             n_outputs,
@@ -409,9 +416,37 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         return objective, step_data
 
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
-        objective, step_data = self._objective(network, data)
+        if data.distributed or data.X.dtype == network.graph.dtype:
+            objective, step_data = self._objective(network, data)
+            solver = self._full_batch_solver(network, data, step_data)
+            return solver.solve(objective, network.graph.theta, callback)
+        # Float32 data: a float32 solve first (float32 products and buffers,
+        # half the memory traffic), polished on the float64 objective (see
+        # _recast), which decides convergence. Both go over blocks of rows,
+        # so that no buffer of the logits' size, let alone X's, is float64.
         W = network.weights[0]
-        solver = FullBatchSolver(
+        narrow = self._linear_network(W.shape[0], W.shape[1], data.X.dtype)
+        weights = data.loss_weights
+        if weights is not None:
+            weights = normalized(weights, data.total, np.float64)
+        step_data = (data.X, weights, self._penalty_strength() / data.total)
+        solver = self._full_batch_solver(network, data, step_data)
+        coarse, objective = (
+            FullBatchObjective(
+                net,
+                data.X,
+                data.targets.Y,
+                data.loss_weights,
+                self._penalty_strength(),
+                block_size=max(1, _BLOCK_ELEMENTS // W.shape[1]),
+            )
+            for net in (narrow, network)
+        )
+        return solver.solve_polished(coarse, objective, network.graph.theta, callback)
+
+    def _full_batch_solver(self, network, data, step_data):
+        W = network.weights[0]
+        return FullBatchSolver(
             self.solver,
             advice="For example with sklearn.preprocessing.StandardScaler."
             + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
@@ -426,7 +461,6 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
         )
-        return solver.solve(objective, network.graph.theta, callback)
 
     def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
@@ -441,15 +475,18 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _recast(self, network, dtype):
         """A copy of the fitted ``network`` whose parameters are of ``dtype``.
 
-        Float32 data is fitted in float64, as scikit-learn's ``lbfgs`` does,
-        and the model then stored in float32. Float32 arithmetic resolves the
-        objective to about 1e-8 of itself: coarser than the change that line
-        searches need to see near the optimum, so a float32 solve stops some
-        1e-4 to 1e-3 (relative) away from scikit-learn's coefficients. The
-        float32 gradient would be accurate enough; the loss values are not.
+        Float32 data is fitted with float64 parameters, loss and gradient
+        (scikit-learn's ``lbfgs`` solves in float64 too), and the model then
+        stored in float32. Only the products with ``X`` are float32, made on
+        ``X`` as it is (no float64 copy, see :class:`~skgraph.ops.Affine`):
+        their rounding is independent from sample to sample and averages out
+        in the float64 sums. A solve all in float32 would not do: float32
+        sums resolve the objective to about 1e-8 of itself, coarser than the
+        change that line searches need to see near the optimum, and stop some
+        1e-4 to 1e-3 (relative) away from scikit-learn's coefficients.
         """
         W = network.weights[0]
-        recast = self._build_network(W.shape[0], W.shape[1], dtype)
+        recast = self._linear_network(W.shape[0], W.shape[1], dtype)
         recast.graph.set_flat(network.graph.theta)
         return recast
 

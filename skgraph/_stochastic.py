@@ -203,8 +203,9 @@ class _RowObjective:
     def __init__(self, network, X, Y, weights, alpha):
         graph = network.graph
         self.network, self.graph = network, graph
-        self.objective = network.objective
-        self.program = graph.program((network.objective,), loss=network.objective)
+        # The smooth part: an L1 term (a linear model's) is the solvers' own.
+        self.objective = network.smooth_objective
+        self.program = graph.program((self.objective,), loss=self.objective)
         self.trace = Trace(self.program)
         self.X, self.Y, self.weights = X, Y, weights
         self.alpha = float(alpha)
@@ -389,7 +390,10 @@ class FullBatchObjective(_RowObjective):
         strength = self._strength
         for rows in self._blocks:
             w = self._w[: rows.stop - rows.start] if self._unweighted else self._w[rows]
-            loss += self._evaluate(self.X[rows], self.Y[rows], w, strength)
+            # One block of all rows is X itself: a slice of a sparse matrix
+            # is a copy, and this one would copy X.
+            X = self.X if len(self._blocks) == 1 else self.X[rows]
+            loss += self._evaluate(X, self.Y[rows], w, strength)
             grad += self.program.gradient_into(self.trace, self._block_grad)
             strength = 0.0  # the penalty counts once
         self.n_calls += 1
