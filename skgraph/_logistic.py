@@ -420,29 +420,36 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             objective, step_data = self._objective(network, data)
             solver = self._full_batch_solver(network, data, step_data)
             return solver.solve(objective, network.graph.theta, callback)
-        # Float32 data: a float32 solve first (float32 products and buffers,
-        # half the memory traffic), polished on the float64 objective (see
-        # _recast), which decides convergence. Both go over blocks of rows,
-        # so that no buffer of the logits' size, let alone X's, is float64.
-        W = network.weights[0]
-        narrow = self._linear_network(W.shape[0], W.shape[1], data.X.dtype)
+        # Float32 data: L-BFGS solves in float32 first (float32 products and
+        # buffers, half the memory traffic), polished on the float64
+        # objective (see _recast), which decides convergence. Both go over
+        # blocks of rows: no buffer of the logits' size, let alone X's, is
+        # float64. (Float32 steps of "cg" and "gd", which stop or crawl where
+        # float32 cannot resolve the loss, would cost more than they save:
+        # those solve on the float64 objective only.)
         weights = data.loss_weights
         if weights is not None:
             weights = normalized(weights, data.total, np.float64)
         step_data = (data.X, weights, self._penalty_strength() / data.total)
         solver = self._full_batch_solver(network, data, step_data)
-        coarse, objective = (
-            FullBatchObjective(
-                net,
-                data.X,
-                data.targets.Y,
-                data.loss_weights,
-                self._penalty_strength(),
-                block_size=max(1, _BLOCK_ELEMENTS // W.shape[1]),
-            )
-            for net in (narrow, network)
-        )
+        objective = self._blocked_objective(network, data)
+        if self.solver != "lbfgs":
+            return solver.solve(objective, network.graph.theta, callback)
+        W = network.weights[0]
+        narrow = self._linear_network(W.shape[0], W.shape[1], data.X.dtype)
+        coarse = self._blocked_objective(narrow, data)
         return solver.solve_polished(coarse, objective, network.graph.theta, callback)
+
+    def _blocked_objective(self, network, data):
+        """The smooth objective over blocks of rows, in ``network``'s dtype."""
+        return FullBatchObjective(
+            network,
+            data.X,
+            data.targets.Y,
+            data.loss_weights,
+            self._penalty_strength(),
+            block_size=max(1, _BLOCK_ELEMENTS // network.weights[0].shape[1]),
+        )
 
     def _full_batch_solver(self, network, data, step_data):
         W = network.weights[0]

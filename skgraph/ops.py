@@ -87,9 +87,12 @@ def _widened_blocks(ctx, x, dtype, key):
     """
     by_columns = sp.issparse(x) and x.format == "csc"
     n, d = x.shape
-    size = max(1, _WIDENED_BLOCK // max(n if by_columns else d, 1))
+    lines = d if by_columns else n
+    # Values per row (per column of CSC): the stored ones of a sparse x.
+    per_line = x.nnz / max(lines, 1) if sp.issparse(x) else d
+    size = max(1, int(_WIDENED_BLOCK // max(per_line, 1)))
     whole = slice(None)
-    for start in range(0, d if by_columns else n, size):
+    for start in range(0, lines, size):
         part = slice(start, start + size)
         if by_columns:
             yield whole, part, x[:, part].astype(dtype)
