@@ -379,12 +379,19 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
 
-    def _build_network(self, n_features, n_outputs, dtype):
-        # Solved in float64 whatever the data (see _recast); float32 X is fed
-        # as it is, and the first layer's products stay float32 (ops.Affine).
-        return self._linear_network(n_features, n_outputs, np.float64)
+    def _network_dtype(self, dtype):
+        """Float64, whatever the data (the model is then stored in their dtype).
 
-    def _linear_network(self, n_features, n_outputs, dtype):
+        Float32 data is fitted with float64 parameters, loss and gradient
+        (scikit-learn's ``lbfgs`` solves in float64 too), never with a float64
+        copy of ``X`` (see ``_solve``). A solve all in float32 would not do:
+        float32 sums resolve the objective to about 1e-8 of itself, coarser
+        than the change that line searches need to see near the optimum, and
+        stop some 1e-4 to 1e-3 (relative) away from scikit-learn's optimum.
+        """
+        return np.float64
+
+    def _build_network(self, n_features, n_outputs, dtype):
         return linear_graph(
             n_features,
             n_outputs,
@@ -422,7 +429,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return solver.solve(objective, network.graph.theta, callback)
         # Float32 data: L-BFGS solves in float32 first (float32 products and
         # buffers, half the memory traffic), polished on the float64
-        # objective (see _recast), which decides convergence. Both go over
+        # objective (see _network_dtype), which decides convergence. Both go over
         # blocks of rows: no buffer of the logits' size, let alone X's, is
         # float64. (Float32 steps of "cg" and "gd", which stop or crawl where
         # float32 cannot resolve the loss, would cost more than they save:
@@ -436,7 +443,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         if self.solver != "lbfgs":
             return solver.solve(objective, network.graph.theta, callback)
         W = network.weights[0]
-        narrow = self._linear_network(W.shape[0], W.shape[1], data.X.dtype)
+        narrow = self._build_network(W.shape[0], W.shape[1], data.X.dtype)
         coarse = self._blocked_objective(narrow, data)
         return solver.solve_polished(coarse, objective, network.graph.theta, callback)
 
@@ -478,24 +485,6 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         self.graph_ = network.graph
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_curve_ = result.loss_curve
-
-    def _recast(self, network, dtype):
-        """A copy of the fitted ``network`` whose parameters are of ``dtype``.
-
-        Float32 data is fitted with float64 parameters, loss and gradient
-        (scikit-learn's ``lbfgs`` solves in float64 too), and the model then
-        stored in float32. Only the products with ``X`` are float32, made on
-        ``X`` as it is (no float64 copy, see :class:`~skgraph.ops.Affine`):
-        their rounding is independent from sample to sample and averages out
-        in the float64 sums. A solve all in float32 would not do: float32
-        sums resolve the objective to about 1e-8 of itself, coarser than the
-        change that line searches need to see near the optimum, and stop some
-        1e-4 to 1e-3 (relative) away from scikit-learn's coefficients.
-        """
-        W = network.weights[0]
-        recast = self._linear_network(W.shape[0], W.shape[1], dtype)
-        recast.graph.set_flat(network.graph.theta)
-        return recast
 
     @property
     def _fixed_step(self):
