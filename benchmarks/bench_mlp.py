@@ -23,9 +23,11 @@ extra epochs (iterations), so validation and set-up are not counted for
 anyone. Repeats of the contenders are interleaved, so drifts in machine load
 hit all alike; the tables show medians and their ratios from this one run.
 Everything runs on one thread (``threadpoolctl`` for BLAS and OpenMP,
-``torch.set_num_threads(1)``). The last table is the peak of memory
-allocated during a fit on the largest problem (``tracemalloc``, which sees
-NumPy's allocations; PyTorch's allocator is not traced).
+``torch.set_num_threads(1)``), and a time is the CPU time of the process
+(``time.process_time``), which a loaded machine does not inflate. The last
+table is the peak of memory allocated during a fit on the largest problem
+(``tracemalloc``, which sees NumPy's allocations; PyTorch's allocator is not
+traced).
 
 PyTorch is optional (``pip install torch``); without it its columns say so.
 

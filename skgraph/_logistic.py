@@ -30,11 +30,9 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
-from skgraph._dask import dask_objective, is_dask_collection
-from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
+from skgraph._dask import is_dask_collection
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS
 from skgraph._solvers import FullBatchSolver
-from skgraph._stochastic import FullBatchObjective
-from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
@@ -250,7 +248,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
-    def _penalty_strength(self):
+    def _l2_strength(self):
         C, l1_ratio = self._effective_penalty()
         return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
 
@@ -409,54 +407,26 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             "Fit with warm_start=False."
         )
 
-    def _objective(self, network, data):
-        """The full-batch objective (smooth part) and the data of ``_initial_step``."""
-        if data.distributed:
-            objective = dask_objective(network, data, self._penalty_strength())
-            weights = normalized(data.loss_weights, data.total, data.X.dtype)
-            return objective, (data.X, weights, objective.l2_strength)
-        feed = self._training_feed(
-            network, data.X, data.targets.Y, data.loss_weights, data.total
-        )
-        objective = GraphObjective(network.graph, network.smooth_objective, feed)
-        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
-        return objective, step_data
-
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
-        if data.distributed or data.X.dtype == network.graph.dtype:
-            objective, step_data = self._objective(network, data)
-            solver = self._full_batch_solver(network, data, step_data)
-            return solver.solve(objective, network.graph.theta, callback)
         # Float32 data: L-BFGS solves in float32 first (float32 products and
         # buffers, half the memory traffic), polished on the float64
-        # objective (see _network_dtype), which decides convergence. Both go over
-        # blocks of rows: no buffer of the logits' size, let alone X's, is
-        # float64. (Float32 steps of "cg" and "gd", which stop or crawl where
-        # float32 cannot resolve the loss, would cost more than they save:
-        # those solve on the float64 objective only.)
-        weights = data.loss_weights
-        if weights is not None:
-            weights = normalized(weights, data.total, np.float64)
-        step_data = (data.X, weights, self._penalty_strength() / data.total)
-        solver = self._full_batch_solver(network, data, step_data)
-        objective = self._blocked_objective(network, data)
-        if self.solver != "lbfgs":
-            return solver.solve(objective, network.graph.theta, callback)
+        # objective (see _network_dtype), which decides convergence. Both go
+        # over blocks of rows: no buffer of the logits' size, let alone X's,
+        # is float64. (Float32 steps of "cg" and "gd", which stop or crawl
+        # where float32 cannot resolve the loss, would cost more than they
+        # save: those solve on the float64 objective only.)
+        narrow = not data.distributed and data.X.dtype != network.graph.dtype
         W = network.weights[0]
-        narrow = self._build_network(W.shape[0], W.shape[1], data.X.dtype)
-        coarse = self._blocked_objective(narrow, data)
-        return solver.solve_polished(coarse, objective, network.graph.theta, callback)
-
-    def _blocked_objective(self, network, data):
-        """The smooth objective over blocks of rows, in ``network``'s dtype."""
-        return FullBatchObjective(
-            network,
-            data.X,
-            data.targets.Y,
-            data.loss_weights,
-            self._penalty_strength(),
-            block_size=max(1, _BLOCK_ELEMENTS // network.weights[0].shape[1]),
+        block_size = max(1, _BLOCK_ELEMENTS // W.shape[1]) if narrow else None
+        objective = self._full_batch_objective(network, data, block_size)
+        step_data = (data.X, objective.sample_weight, objective.l2_strength)
+        solver = self._full_batch_solver(network, data, step_data)
+        if not narrow or self.solver != "lbfgs":
+            return solver.solve(objective, network.graph.theta, callback)
+        coarse = self._full_batch_objective(
+            self._build_network(W.shape[0], W.shape[1], data.X.dtype), data, block_size
         )
+        return solver.solve_polished(coarse, objective, network.graph.theta, callback)
 
     def _full_batch_solver(self, network, data, step_data):
         W = network.weights[0]
