@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import optimize
 
 os.environ["XLA_FLAGS"] = (
@@ -33,8 +34,9 @@ os.environ["XLA_FLAGS"] = (
 try:
     import jax
     import jax.numpy as jnp
+    from jax.experimental import sparse as jsparse
 except ImportError:  # an optional contender
-    jax = jnp = None
+    jax = jnp = jsparse = None
 else:
     jax.config.update("jax_enable_x64", True)
 
@@ -76,7 +78,12 @@ class JaxLogisticRegression:
         k = len(classes)
         columns = 1 if k == 2 else k
         Y = (codes[:, None] == (np.arange(columns) + (k == 2))).astype(X.dtype)
-        X_j, Y_j = jnp.asarray(X), jnp.asarray(Y)
+        # Sparse data as JAX's own sparse format (BCOO), which jit takes.
+        if sp.issparse(X):
+            X_j = jsparse.BCOO.from_scipy_sparse(X.tocsr())
+        else:
+            X_j = jnp.asarray(X)
+        Y_j = jnp.asarray(Y)
         strength = 1.0 / (self.C * X.shape[0])
 
         def fun(theta):
