@@ -13,6 +13,12 @@ their coefficients (intercepts included). Then:
   process (``tracemalloc``: numpy arrays and Python objects allocated by
   ``fit``, the data excluded);
 * for information, fit times of the graph's ``"cg"`` and ``"gd"`` solvers;
+* float32: fit time on float32 data of a 1,000,000 x 50 problem against the
+  graph's own float64 fit and scikit-learn's float32 fit, and the peak
+  memory of both estimators on it;
+* JAX (optional, ``pip install jax``): scikit-learn's objective as a jitted
+  loss and gradient under the same L-BFGS-B (see ``jax_contenders.py``),
+  timed beside the other two in the main table;
 * L1 and elastic net: ``LogisticRegressionGraph(solver="lbfgs")`` beside
   scikit-learn's ``LogisticRegression(solver="saga")`` (the scikit-learn
   solver for these penalties), with the same ``C`` and ``l1_ratio`` and each
@@ -30,7 +36,7 @@ wall-clock time.
 Usage::
 
     python benchmarks/bench_logistic.py [--threads N] [--repeats R] [--quick]
-                                        [--only-l1]
+                                        [--only-l1] [--only-float32]
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import sys
 import time
 import warnings
 
+import jax_contenders
 import numpy as np
 import scipy
 import sklearn
@@ -75,6 +82,8 @@ L1_CASES = [
     ("dense 20,000 x 50, elastic net, C=10", 20_000, 50, 2, None, 10.0, 0.5),
 ]
 L1_TIGHT_TOL = 1e-6
+#: The float32 section's problem: (n_samples, n_features, n_classes).
+FLOAT32_CASE = (1_000_000, 50, 2)
 BUNDLED = ["breast_cancer", "iris", "wine", "digits"]
 LARGEST = "dense 100,000 x 100"
 TOLS = (1e-4, 1e-6)
@@ -119,27 +128,42 @@ def fit_time(estimator, X, y):
 
 
 def compare(X, y, tol, repeats, budget):
-    """Median fit times of both, interleaved; the last fitted pair."""
-    reference, graph = estimators("lbfgs", tol)
-    first = fit_time(reference, X, y) + fit_time(graph, X, y)  # warm up
+    """Median fit times of each contender, interleaved; the last fitted ones.
+
+    JAX (when installed) is timed beside them, by ``CLOCK`` and by wall
+    time; its first fit, which compiles, is the warm-up.
+    """
+    fitted = dict(zip(("sklearn", "graph"), estimators("lbfgs", tol), strict=True))
+    if jax_contenders.jax is not None:
+        fitted["jax"] = jax_contenders.JaxLogisticRegression(C, tol, MAX_ITER)
+    first = sum(fit_time(estimator, X, y) for estimator in fitted.values())
     repeats = int(np.clip(budget / first, 3, repeats))
-    times_ref, times_graph = [], []
-    for r in range(repeats):
-        pair = [(reference, times_ref), (graph, times_graph)]
-        for estimator, times in pair[:: 1 if r % 2 else -1]:
-            times.append(fit_time(estimator, X, y))
+    times = {name: [] for name in fitted}
+    wall = []
+    names = list(fitted)
+    for r in range(repeats):  # interleaved, in a rotating order
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            times[name].append(fit_time(fitted[name], X, y))
+            if name == "jax":
+                wall.append(time.perf_counter() - start)
+    reference, graph = fitted["sklearn"], fitted["graph"]
     delta = max(
         np.abs(graph.coef_ - reference.coef_).max(),
         np.abs(graph.intercept_ - reference.intercept_).max(),
     )
-    return {
-        "sklearn": float(np.median(times_ref)),
-        "graph": float(np.median(times_graph)),
-        "it_sklearn": int(reference.n_iter_[0]),
-        "it_graph": int(graph.n_iter_[0]),
-        "delta": float(delta),
-        "repeats": repeats,
-    }
+    result = {name: float(np.median(values)) for name, values in times.items()}
+    result.update(
+        it_sklearn=int(reference.n_iter_[0]),
+        it_graph=int(graph.n_iter_[0]),
+        delta=float(delta),
+        repeats=repeats,
+    )
+    if wall:
+        result.update(
+            jax_wall=float(np.median(wall)), it_jax=int(fitted["jax"].n_iter_[0])
+        )
+    return result
 
 
 def compare_l1(X, y, C, l1_ratio, repeats, budget):
@@ -239,15 +263,20 @@ def other_solvers(X, y, tol, repeats):
     return out
 
 
-def peak_memory(which):
-    """Peak bytes that fitting the largest problem allocates (in a fresh process)."""
+def peak_memory(which, case=None, dtype="float64"):
+    """Peak bytes that one fit allocates (in a fresh process), data excluded.
+
+    ``case``: ``(n_samples, n_features, n_classes, density)``, by default
+    the largest problem; ``dtype``: the data's.
+    """
+    case = case or next(c for c in SYNTHETIC if c[0] == LARGEST)[1:]
     code = (
         "import json, sys, tracemalloc\n"
         f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
         "import bench_logistic as b\n"
         "from threadpoolctl import threadpool_limits\n"
-        "case = next(c for c in b.SYNTHETIC if c[0] == b.LARGEST)\n"
-        "X, y = b.make_problem(*case[1:])\n"
+        f"X, y = b.make_problem(*{tuple(case)!r})\n"
+        f"X = X.astype({dtype!r})\n"
         f"est = b.estimators('lbfgs', 1e-4)[{0 if which == 'sklearn' else 1}]\n"
         "with threadpool_limits(1):\n"
         "    tracemalloc.start()\n"
@@ -259,6 +288,46 @@ def peak_memory(which):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout)
+
+
+def float32_table(repeats):
+    """float32 against float64 on FLOAT32_CASE: fit time and peak memory."""
+    n, d, k = FLOAT32_CASE
+    X64, y = make_problem(n, d, k, None)
+    X32 = X64.astype(np.float32)
+    fits = {
+        "graph float64": (LogisticRegressionGraph(), X64),
+        "graph float32": (LogisticRegressionGraph(), X32),
+        "sklearn float32": (LogisticRegression(), X32),
+    }
+    times = {name: [] for name in fits}
+    names = list(fits)
+    with threadpool_limits(limits=1):
+        for r in range(repeats):
+            for name in names[r % 3 :] + names[: r % 3]:
+                estimator, X = fits[name]
+                times[name].append(fit_time(estimator, X, y))
+    print(
+        f"\n## float32 data, dense {n:,} x {d}, {k} classes (tol=1e-4, CPU time, "
+        f"medians of {repeats})\n\n| fit | time | vs graph float64 | iterations |"
+        "\n|---|---:|---:|---:|"
+    )
+    base = np.median(times["graph float64"])
+    for name, (estimator, _) in fits.items():
+        t = np.median(times[name])
+        print(f"| {name} | {fmt_time(t)} | {t / base:.2f} | {estimator.n_iter_[0]} |")
+    print(
+        "\nPeak memory allocated by one fit (fresh process, the data excluded):\n"
+        "\n| estimator | dtype | peak | data (X) | peak + data |\n"
+        "|---|---|---:|---:|---:|"
+    )
+    for which, dtype in (("sklearn", "float32"), ("graph", "float32")):
+        mem = peak_memory(which, (n, d, k, None), dtype)
+        peak, data = mem["peak"] / 2**20, mem["data"] / 2**20
+        print(
+            f"| {which} | {dtype} | {peak:.1f} MiB | {data:.1f} MiB "
+            f"| {peak + data:.1f} MiB |"
+        )
 
 
 def blas_description():
@@ -296,12 +365,18 @@ def main(argv=None):
     parser.add_argument(
         "--only-l1", action="store_true", help="only the L1 / elastic-net section"
     )
+    parser.add_argument(
+        "--only-float32", action="store_true", help="only the float32 section"
+    )
     args = parser.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.threads == 1 else time.perf_counter
     clock = "CPU" if args.threads == 1 else "wall-clock"
     if args.only_l1:
         l1_table(args)
+        return
+    if args.only_float32:
+        float32_table(min(args.repeats, 5))
         return
 
     with threadpool_limits(limits=args.threads):
@@ -322,17 +397,31 @@ def main(argv=None):
     print(
         f"C = {C}, max_iter = {MAX_ITER}; {clock} times, medians of interleaved "
         "fits.\n\n"
-        "| case | tol | sklearn | graph | ratio | iterations (sk / graph) "
-        "| max abs Δcoef | fits |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        f"{jax_contenders.version()}: its {clock} time, wall time in brackets "
+        "(JAX keeps a runtime thread beside its one compute thread).\n\n"
+        "| case | tol | sklearn | graph | ratio | jax | graph/jax | "
+        "iterations (sk / graph / jax) | max abs Δcoef | fits |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
-    ratios = []
+    ratios, jax_ratios = [], []
     for label, tol, r in rows:
         ratio = r["graph"] / r["sklearn"]
         ratios.append(ratio)
+        jax, vs_jax = "n/a", "n/a"
+        if "jax" in r:
+            jax = f"{fmt_time(r['jax'])} ({fmt_time(r['jax_wall'])})"
+            vs_jax = f"{r['graph'] / r['jax']:.2f}"
+            jax_ratios.append(r["graph"] / r["jax"])
         print(
             f"| {label} | {tol:g} | {fmt_time(r['sklearn'])} | {fmt_time(r['graph'])} "
-            f"| {ratio:.2f} | {r['it_sklearn']} / {r['it_graph']} "
+            f"| {ratio:.2f} | {jax} | {vs_jax} "
+            f"| {r['it_sklearn']} / {r['it_graph']} / {r.get('it_jax', 'n/a')} "
             f"| {r['delta']:.1e} | {r['repeats']} |"
+        )
+    if jax_ratios:
+        print(
+            f"\ngraph/jax ({clock} time): median {np.median(jax_ratios):.2f}, "
+            f"worst {max(jax_ratios):.2f}."
         )
     tight = [r for _, tol, r in rows if tol == min(TOLS)]
     print(
@@ -364,6 +453,7 @@ def main(argv=None):
         mem = peak_memory(which)
         peak, data = mem["peak"] / 2**20, mem["data"] / 2**20
         print(f"| {which} | {peak:.1f} MiB | {data:.1f} MiB |")
+    float32_table(min(args.repeats, 5))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import time
 import tracemalloc
 import warnings
 
+import jax_contenders
 import numpy as np
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -177,6 +178,12 @@ def torch_adam(n_epochs):
     return fit
 
 
+def jax_adam(n_epochs):
+    """The same network and Adam in JAX: a jitted ``lax.scan`` per epoch."""
+    model = jax_contenders.JaxMLPAdam(HIDDEN, BATCH, ALPHA, n_epochs)
+    return model.fit
+
+
 def contenders(solver, n_iter, regression=False):
     if regression == "layers":
         return {
@@ -194,21 +201,28 @@ def contenders(solver, n_iter, regression=False):
     }
     if solver == "adam" and torch is not None:
         found["torch"] = torch_adam(n_iter)
+    if solver == "adam" and jax_contenders.jax is not None:
+        found["jax"] = jax_adam(n_iter)
     return found
 
 
 # -- measuring -------------------------------------------------------------------
 
 
-#: Everything runs on one thread: a fit's time is the CPU time of this
-#: process, which leaves out the time it waited for a core on a shared
-#: machine (wall-clock medians cannot).
-CLOCK = time.process_time
-
-
 def per_step(solver, X, y, short, long, repeats, regression=False):
-    """Median seconds per epoch (iteration) of each contender, interleaved."""
-    times = {}
+    """Median seconds per epoch (iteration) of each contender, interleaved.
+
+    Each median is a pair: ``cpu`` (this process's CPU time, which leaves
+    out waits for a core on a shared machine but counts every thread,
+    JAX's runtime thread included) and ``wall`` (elapsed time). A first fit
+    of each contender warms it up (JAX compiles its jitted functions then):
+    its wall time is reported as ``first``, outside the medians.
+    """
+    times, first = {}, {}
+    for name, fit in contenders(solver, short, regression).items():
+        start = time.perf_counter()
+        fit(X, y)
+        first[name] = time.perf_counter() - start
     for repeat in range(repeats):
         shorts = contenders(solver, short, regression)
         longs = contenders(solver, long, regression)
@@ -216,14 +230,24 @@ def per_step(solver, X, y, short, long, repeats, regression=False):
         names = names[repeat % len(names) :] + names[: repeat % len(names)]
         for name in names:
             gc.collect()
-            start = CLOCK()
+            clocks = [(time.perf_counter(), time.process_time())]
             n_short = shorts[name](X, y)
-            middle = CLOCK()
+            clocks.append((time.perf_counter(), time.process_time()))
             n_long = longs[name](X, y)
-            end = CLOCK()
-            step = ((end - middle) - (middle - start)) / max(n_long - n_short, 1)
-            times.setdefault(name, []).append(step)
-    return {name: statistics.median(values) for name, values in times.items()}
+            clocks.append((time.perf_counter(), time.process_time()))
+            extra = max(n_long - n_short, 1)
+            for i, clock in enumerate(("wall", "cpu")):
+                a, b, c = (t[i] for t in clocks)
+                step = ((c - b) - (b - a)) / extra
+                times.setdefault(name, {}).setdefault(clock, []).append(step)
+    return {
+        name: {
+            "wall": statistics.median(values["wall"]),
+            "cpu": statistics.median(values["cpu"]),
+            "first": first[name],
+        }
+        for name, values in times.items()
+    }
 
 
 def peak_memory(fit, X, y):
@@ -272,45 +296,46 @@ def main():
         torch.set_num_threads(1)
     problems = PROBLEMS[:1] if args.quick else PROBLEMS
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, ", end="")
-    print("PyTorch " + (torch.__version__ if torch else "not installed (skipped)"))
+    print(
+        "PyTorch " + (torch.__version__ if torch else "not installed (skipped)"), end=""
+    )
+    print(f", {jax_contenders.version()}")
     print(f"One thread; medians of {args.repeats} interleaved repeats.\n")
 
-    adam_rows, lbfgs_rows, ratios = [], [], {"sk": [], "torch": []}
+    adam_rows, lbfgs_rows, ratios = [], [], {}
     with threadpool_limits(limits=1):
         for label, spec, epochs, iterations in problems:
             X64, y = load(spec)
             for dtype in (np.float64, np.float32):
                 X = X64.astype(dtype)
-                name = np.dtype(dtype).name
                 adam = per_step("adam", X, y, *epochs, args.repeats)
                 lbfgs = per_step("lbfgs", X, y, *iterations, args.repeats)
-                torch_time = adam.get("torch")
-                ratios["sk"].append(adam["graph"] / adam["sklearn"])
-                if torch_time is not None:
-                    ratios["torch"].append(adam["graph"] / torch_time)
-                adam_rows.append(
-                    f"| {label} | {name} | {_ms(adam['graph'])} | "
-                    f"{_ms(adam['sklearn'])} | "
-                    f"{'n/a' if torch_time is None else _ms(torch_time)} | "
-                    f"{_ratio(adam['graph'], adam['sklearn'])} | "
-                    f"{_ratio(adam['graph'], torch_time)} |"
-                )
+                adam_rows.append(_adam_row(label, dtype, adam, ratios))
                 lbfgs_rows.append(
-                    f"| {label} | {name} | {_ms(lbfgs['graph'])} | "
-                    f"{_ms(lbfgs['sklearn'])} | "
-                    f"{_ratio(lbfgs['graph'], lbfgs['sklearn'])} |"
+                    f"| {label} | {np.dtype(dtype).name} | "
+                    f"{_ms(lbfgs['graph']['cpu'])} | {_ms(lbfgs['sklearn']['cpu'])} | "
+                    f"{_ratio(lbfgs['graph']['cpu'], lbfgs['sklearn']['cpu'])} |"
                 )
-        print("Adam, milliseconds per epoch (batch 200, 100 ReLU units)\n")
-        columns = ["problem", "dtype", "graph", "sklearn", "torch"]
-        print("| " + " | ".join(columns) + " | graph/sklearn | graph/torch |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print(
+            "Adam, milliseconds per epoch (batch 200, 100 ReLU units): CPU "
+            "time (wall time in brackets); `first`: the wall time of the first "
+            "fit (JAX compiles then), outside the medians\n"
+        )
+        print(
+            "| problem | dtype | graph | sklearn | torch | jax | jax first "
+            "| graph/sklearn | graph/torch | graph/jax CPU | graph/jax wall |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         print("\n".join(adam_rows))
         print(
-            f"\nMedian graph/sklearn: {statistics.median(ratios['sk']):.2f} "
-            f"(worst {max(ratios['sk']):.2f}); graph/torch worst: "
-            + (f"{max(ratios['torch']):.2f}" if ratios["torch"] else "n/a")
+            "\n"
+            + "; ".join(
+                f"{name}: median {statistics.median(values):.2f}, "
+                f"worst {max(values):.2f}"
+                for name, values in ratios.items()
+            )
         )
-        print("\nL-BFGS, milliseconds per iteration\n")
+        print("\nL-BFGS, milliseconds per iteration (CPU time)\n")
         print("| problem | dtype | graph | sklearn | graph/sklearn |")
         print("|---|---|---:|---:|---:|")
         print("\n".join(lbfgs_rows))
@@ -330,6 +355,31 @@ def main():
             print("| " + " | ".join(row) + f" | {graph / sk:.2f} |")
 
 
+def _adam_row(label, dtype, adam, ratios):
+    """One row of the adam table; the ratios go into ``ratios`` too."""
+    graph = adam["graph"]
+
+    def cell(name):
+        if name not in adam:
+            return "n/a"
+        return f"{_ms(adam[name]['cpu'])} ({_ms(adam[name]['wall'])})"
+
+    cells = [cell(name) for name in ("graph", "sklearn", "torch", "jax")]
+    jax = adam.get("jax")
+    cells.append("n/a" if jax is None else f"{jax['first']:.1f} s")
+    for key, name, clock in (
+        ("graph/sklearn", "sklearn", "cpu"),
+        ("graph/torch", "torch", "cpu"),
+        ("graph/jax CPU", "jax", "cpu"),
+        ("graph/jax wall", "jax", "wall"),
+    ):
+        other = adam.get(name)
+        cells.append(_ratio(graph[clock], other and other[clock]))
+        if other is not None:
+            ratios.setdefault(key, []).append(graph[clock] / other[clock])
+    return f"| {label} | {np.dtype(dtype).name} | " + " | ".join(cells) + " |"
+
+
 def regression_tables(repeats, quick):
     """MLPRegressorGraph beside MLPRegressor: adam per epoch, lbfgs per iteration."""
     problems = REGRESSION_PROBLEMS[:1] if quick else REGRESSION_PROBLEMS
@@ -340,6 +390,7 @@ def regression_tables(repeats, quick):
             X = X64.astype(dtype)
             for solver, steps in (("adam", epochs), ("lbfgs", iterations)):
                 times = per_step(solver, X, y, *steps, repeats, regression=True)
+                times = {name: clocks["cpu"] for name, clocks in times.items()}
                 ratio = times["graph"] / times["sklearn"]
                 ratios.append(ratio)
                 rows.append(
@@ -367,6 +418,7 @@ def layers_table(repeats, quick):
         for dtype in (np.float64, np.float32):
             X = X64.astype(dtype)
             times = per_step("adam", X, y, *epochs, repeats, regression="layers")
+            times = {name: clocks["cpu"] for name, clocks in times.items()}
             rows.append(
                 f"| {label} | {np.dtype(dtype).name} | {_ms(times['layers'])} | "
                 f"{_ms(times['mlp'])} | {times['layers'] / times['mlp']:.3f} |"

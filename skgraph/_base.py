@@ -342,7 +342,7 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         lacks stays zero; one it had that the new network lacks is dropped).
         """
         network = self._build_network(
-            data.X.shape[1], data.targets.Y.shape[1], data.X.dtype
+            data.X.shape[1], data.targets.Y.shape[1], self._network_dtype(data.X.dtype)
         )
         if previous is None:
             self._initialize_parameters(network, random_state)
@@ -355,6 +355,23 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         for new, old in zip(network.biases, previous.biases, strict=False):
             new.value = old.value
         return network
+
+    def _network_dtype(self, dtype):
+        """The dtype of a new network trained on data of ``dtype`` (the same).
+
+        A float64 network for float32 data (a solve that needs float64) is
+        fed the float32 ``X`` as it is: its first layer widens ``X`` a block
+        at a time (:class:`~skgraph.ops.Affine`), and :meth:`_recast` makes
+        the fitted model float32.
+        """
+        return dtype
+
+    def _recast(self, network, dtype):
+        """A copy of the fitted ``network`` whose parameters are of ``dtype``."""
+        n_features = network.weights[0].shape[0]
+        recast = self._build_network(n_features, network.weights[-1].shape[1], dtype)
+        recast.graph.set_flat(network.graph.theta)
+        return recast
 
     def _continues_network(self, previous):
         """Whether a continued fit trains ``previous`` itself (no new graph)."""

@@ -37,6 +37,10 @@ from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
 
+#: Logits per block of rows when float32 data are fitted (see ``_solve``):
+#: 512 KB in float64, against the logits' n_samples * n_outputs.
+_BLOCK_ELEMENTS = 1 << 16
+
 
 class LogisticRegressionGraph(_BaseGraphClassifier):
     """Logistic regression (L2, L1 or elastic net) whose model is a computation graph.
@@ -354,9 +358,11 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Float32 data is fitted in float64 (as scikit-learn
-            does) and gives a float32 model: ``coef_``, ``intercept_``,
-            ``graph_`` and the predictions stay float32.
+            Training data. Float32 data is never copied to float64: its
+            products with the weights are float32, the loss and the gradient
+            float64 (as scikit-learn's solve), and the model float32:
+            ``coef_``, ``intercept_``, ``graph_`` and the predictions stay
+            float32.
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -377,9 +383,16 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         self._check_penalty()
         check_in_memory_solver(self.solver, distributed)
 
-    def _solver_dtype(self, dtype, continues):
-        # Float32 data are solved in float64, as scikit-learn's lbfgs does
-        # (see _recast); only what the objective holds outlives validation.
+    def _network_dtype(self, dtype):
+        """Float64, whatever the data (the model is then stored in their dtype).
+
+        Float32 data is fitted with float64 parameters, loss and gradient
+        (scikit-learn's ``lbfgs`` solves in float64 too), never with a float64
+        copy of ``X`` (see ``_solve``). A solve all in float32 would not do:
+        float32 sums resolve the objective to about 1e-8 of itself, coarser
+        than the change that line searches need to see near the optimum, and
+        stop some 1e-4 to 1e-3 (relative) away from scikit-learn's optimum.
+        """
         return np.float64
 
     def _build_network(self, n_features, n_outputs, dtype):
@@ -400,15 +413,30 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             "Fit with warm_start=False."
         )
 
-    def _objective(self, network, data):
-        """The full-batch objective (smooth part) and the data of ``_initial_step``."""
-        objective = self._full_batch_objective(network, data)
-        return objective, (data.X, objective.sample_weight, objective.l2_strength)
-
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
-        objective, step_data = self._objective(network, data)
+        # Float32 data: L-BFGS solves in float32 first (float32 products and
+        # buffers, half the memory traffic), polished on the float64
+        # objective (see _network_dtype), which decides convergence. Both go
+        # over blocks of rows: no buffer of the logits' size, let alone X's,
+        # is float64. (Float32 steps of "cg" and "gd", which stop or crawl
+        # where float32 cannot resolve the loss, would cost more than they
+        # save: those solve on the float64 objective only.)
+        narrow = not data.distributed and data.X.dtype != network.graph.dtype
         W = network.weights[0]
-        solver = FullBatchSolver(
+        block_size = max(1, _BLOCK_ELEMENTS // W.shape[1]) if narrow else None
+        objective = self._full_batch_objective(network, data, block_size)
+        step_data = (data.X, objective.sample_weight, objective.l2_strength)
+        solver = self._full_batch_solver(network, data, step_data)
+        if not narrow or self.solver != "lbfgs":
+            return solver.solve(objective, network.graph.theta, callback)
+        coarse = self._full_batch_objective(
+            self._build_network(W.shape[0], W.shape[1], data.X.dtype), data, block_size
+        )
+        return solver.solve_polished(coarse, objective, network.graph.theta, callback)
+
+    def _full_batch_solver(self, network, data, step_data):
+        W = network.weights[0]
+        return FullBatchSolver(
             self.solver,
             advice="For example with sklearn.preprocessing.StandardScaler."
             + (" Or try solver='lbfgs'." if self.solver != "lbfgs" else ""),
@@ -423,7 +451,6 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
         )
-        return solver.solve(objective, network.graph.theta, callback)
 
     def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
@@ -434,21 +461,6 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         self.graph_ = network.graph
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.loss_curve_ = result.loss_curve
-
-    def _recast(self, network, dtype):
-        """A copy of the fitted ``network`` whose parameters are of ``dtype``.
-
-        Float32 data is fitted in float64, as scikit-learn's ``lbfgs`` does,
-        and the model then stored in float32. Float32 arithmetic resolves the
-        objective to about 1e-8 of itself: coarser than the change that line
-        searches need to see near the optimum, so a float32 solve stops some
-        1e-4 to 1e-3 (relative) away from scikit-learn's coefficients. The
-        float32 gradient would be accurate enough; the loss values are not.
-        """
-        W = network.weights[0]
-        recast = self._build_network(W.shape[0], W.shape[1], dtype)
-        recast.graph.set_flat(network.graph.theta)
-        return recast
 
     @property
     def _fixed_step(self):

@@ -19,7 +19,11 @@ epoch); a true return value stops them at the current parameters.
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from skgraph._callbacks import chain_hooks
 from skgraph._optimize import OptimizeResult, minimize, warn_if_not_converged
@@ -98,6 +102,41 @@ class FullBatchSolver:
         self._warn_if_not_converged(result)
         return result
 
+    def solve_polished(self, coarse, objective, theta0, callback=None):
+        """Minimise ``coarse`` (fast, float32), then polish on ``objective``.
+
+        The fine ``objective`` (float64) starts where the coarse solve
+        stopped, with the iterations left, and decides convergence: a coarse
+        solve that met ``tol`` costs one more evaluation, one stopped by its
+        rounding (line searches that cannot see a decrease) is finished in
+        float64. One warning at most, for the two solves together.
+
+        Returns
+        -------
+        OptimizeResult
+            Iterations, evaluations and loss curves of both solves.
+        """
+        max_iter = self.options.get("max_iter", 100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            first = self.solve(coarse, theta0, callback)
+            if first.stopped:
+                return first
+            done = first.n_iter
+            self.options["max_iter"] = max_iter - done
+            try:
+                second = self.solve(objective, first.theta, _shifted(callback, done))
+            finally:
+                self.options["max_iter"] = max_iter
+        result = replace(
+            second,
+            n_iter=done + second.n_iter,
+            n_fev=first.n_fev + second.n_fev,
+            loss_curve=first.loss_curve + second.loss_curve,
+        )
+        self._warn_if_not_converged(result)
+        return result
+
     def _warn_if_not_converged(self, result):
         """scikit-learn's ConvergenceWarning, plus the advice for this fit.
 
@@ -114,6 +153,13 @@ class FullBatchSolver:
             )
         max_iter = self.options.get("max_iter", 100)
         warn_if_not_converged(self.method, result, max_iter, advice)
+
+
+def _shifted(callback, done):
+    """``callback`` counting on from iteration ``done``."""
+    if callback is None:
+        return None
+    return lambda iteration, theta, loss: callback(done + iteration, theta, loss)
 
 
 def _stop_if_diverged(iteration, theta, loss):

@@ -28,6 +28,7 @@ penalties and losses are for training only and have none.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, ndtr, xlogy
 
 from skgraph.graph import Op
@@ -76,6 +77,44 @@ def _unbroadcast(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
+
+
+#: Values of ``x`` per block that :func:`_widened_blocks` widens at a time
+#: (256 KB in float64: the block stays in cache between its cast and product).
+_WIDENED_BLOCK = 1 << 15
+
+
+def _widened(x, W):
+    """Whether narrower data meet wider parameters (float32 ``x``, float64 ``W``)."""
+    return x.dtype != W.dtype and x.dtype.itemsize < W.dtype.itemsize
+
+
+def _widened_blocks(ctx, x, dtype, key):
+    """``x`` cast to ``dtype`` block by block: never whole, so never copied.
+
+    Yields ``(z_part, W_part, block)``: ``x @ W`` is the sum of ``block @
+    W[W_part]`` into the rows ``z_part`` of the product. Dense and CSR ``x``
+    come in blocks of rows (a dense block into one reused buffer), CSC ``x``
+    in blocks of columns, the cheap slices of each format.
+    """
+    by_columns = sp.issparse(x) and x.format == "csc"
+    n, d = x.shape
+    lines = d if by_columns else n
+    # Values per row (per column of CSC): the stored ones of a sparse x.
+    per_line = x.nnz / max(lines, 1) if sp.issparse(x) else d
+    size = max(1, int(_WIDENED_BLOCK // max(per_line, 1)))
+    whole = slice(None)
+    for start in range(0, lines, size):
+        part = slice(start, start + size)
+        if by_columns:
+            yield whole, part, x[:, part].astype(dtype)
+        elif sp.issparse(x):
+            yield part, whole, x[part].astype(dtype)
+        else:
+            rows = x[part]
+            buffer = ctx.buffer(key, (size, d), dtype)[: rows.shape[0]]
+            np.copyto(buffer, rows)
+            yield part, whole, buffer
 
 
 def _broadcast_shape(*shapes):
@@ -226,6 +265,11 @@ class Affine(Op):
     of the parameters summed over the batch), ``dx = g @ W.T`` (only when
     wanted). ``x`` may be a scipy.sparse matrix (CSR or CSC); the bias is
     optional (``Affine(x, W)``). ``order="F"`` stores ``z`` column-major.
+
+    float32 ``x`` with float64 ``W`` (a float32 fit solved in float64): the
+    products are float64 ones, as if on ``x.astype(np.float64)``, but ``x``
+    is widened a block at a time into one small buffer, never whole (see
+    :func:`_widened_blocks`).
     """
 
     # order="F": each of z's k columns is contiguous, which lets the row-wise
@@ -242,9 +286,14 @@ class Affine(Op):
     def forward(self, ctx, x, W, b=None):
         dtype = W.dtype if x.dtype == W.dtype else np.result_type(x.dtype, W.dtype)
         out = ctx.buffer("z", (x.shape[0], W.shape[1]), dtype, self.order)
-        # np.dot: BLAS as np.matmul, with less dispatch cost (small batches);
-        # it wants a C-contiguous out, which a column-major z is transposed.
-        if isinstance(x, np.ndarray) and self.order == "C":
+        if _widened(x, W):
+            out.fill(0.0)
+            for z_part, W_part, x_block in _widened_blocks(ctx, x, W.dtype, "x_block"):
+                out[z_part] += x_block @ W[W_part]
+        elif isinstance(x, np.ndarray) and self.order == "C":
+            # np.dot: BLAS as np.matmul, with less dispatch cost (small
+            # batches); it wants a C-contiguous out, which a column-major z is
+            # transposed.
             np.dot(x, W, out=out)
         elif isinstance(x, np.ndarray):
             np.dot(W.T, x.T, out=out.T)
@@ -264,16 +313,7 @@ class Affine(Op):
             dx = np.matmul(g, W.T, out=ctx.buffer("dx", shape, dtype, _order(x)))
         dW = None
         if needs[1]:
-            out = ctx.grad_destination(1)
-            if not isinstance(x, np.ndarray):  # scipy.sparse
-                dW = np.asarray(x.T @ g)
-            elif out is None and g.flags.f_contiguous and not g.flags.c_contiguous:
-                dWt = ctx.buffer("dW", W.shape[::-1], W.dtype)
-                dW = np.dot(g.T, x, out=dWt).T
-            else:
-                if out is None:
-                    out = ctx.buffer("dW", W.shape, W.dtype)
-                dW = np.dot(x.T, g, out=out)
+            dW = self._weight_grad(ctx, g, x, W)
         if b is None:
             return dx, dW
         db = None
@@ -296,6 +336,27 @@ class Affine(Op):
             return dx, dW
         db = g_dot.sum(axis=0) if ctx.needs[2] and g_dot is not None else None
         return dx, dW, db
+
+    @staticmethod
+    def _weight_grad(ctx, g, x, W):
+        """``x.T @ g``, into the flat gradient when it may go there."""
+        out = ctx.grad_destination(1)
+        if _widened(x, W):
+            if out is None:
+                out = ctx.buffer("dW", W.shape, W.dtype)
+            out.fill(0.0)
+            blocks = _widened_blocks(ctx, x, W.dtype, "x_block_backward")
+            for z_part, W_part, x_block in blocks:
+                out[W_part] += x_block.T @ g[z_part]
+            return out
+        if not isinstance(x, np.ndarray):  # scipy.sparse
+            return np.asarray(x.T @ g)
+        if out is None and g.flags.f_contiguous and not g.flags.c_contiguous:
+            dWt = ctx.buffer("dW", W.shape[::-1], W.dtype)
+            return np.dot(g.T, x, out=dWt).T
+        if out is None:
+            out = ctx.buffer("dW", W.shape, W.dtype)
+        return np.dot(x.T, g, out=out)
 
     def output_shape(self, x, W, b=None):
         n = None if x is None else x[0]

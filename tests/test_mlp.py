@@ -4,6 +4,7 @@ import doctest
 import inspect
 import pickle
 import re
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -290,6 +291,40 @@ def test_same_optimum_as_sklearn_lbfgs():
     ours = MLPClassifierGraph(**params).fit(X, y)
     theirs = MLPClassifier(**params).fit(X, y)
     assert_same_parameters(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_float32_lbfgs_reaches_the_float64_optimum():
+    # scikit-learn fits float32 data with float64 weights; so does the graph
+    # (a float64 network over the float32 X), and stores float32 weights.
+    X, y = make_data("multiclass", n_samples=80)
+    X32 = X.astype(np.float32)
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", alpha=1.0, tol=1e-10)
+    params.update(activation="tanh", max_iter=3000, random_state=0)
+    ours = MLPClassifierGraph(**params).fit(X32, y)
+    theirs = MLPClassifier(**params).fit(X32.astype(np.float64), y)
+    assert ours.graph_.dtype == np.float32
+    assert_same_parameters(ours, theirs, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("solver", "container"), [("lbfgs", np.asarray), ("cg", sp.csr_matrix)]
+)
+def test_float32_full_batch_fit_holds_no_float64_copy_of_X(solver, container):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4_000, 500)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifierGraph((5,), solver=solver, max_iter=2, random_state=0)
+    data = container(X)
+    tracemalloc.start()
+    try:
+        quiet_fit(est, data, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.4 * 8 * X.size  # a float64 copy of X would be 16 MB
+    assert est.graph_.dtype == np.float32
+    reference = quiet_fit(clone(est), X.astype(np.float64), y)
+    assert_same_parameters(est, reference, rtol=1e-5)
 
 
 @pytest.mark.slow
