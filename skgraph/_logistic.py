@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
 from skgraph._dask import dask_objective, is_dask_collection
+from skgraph._newton import LinearModelHessian
 from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
 from skgraph._solvers import FullBatchSolver
 from skgraph._weights import normalized
@@ -371,6 +372,11 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
     def _check_fit_parameters(self, incremental, distributed):
         self._check_penalty()
+        if distributed and self.solver == "newton-cholesky":
+            raise ValueError(
+                "solver='newton-cholesky' does not fit on Dask arrays (its "
+                "Hessian is built in memory); use solver='lbfgs', which does."
+            )
 
     def _solver_dtype(self, dtype, continues):
         # Float32 data are solved in float64, as scikit-learn's lbfgs does
@@ -425,8 +431,19 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
+            **self._hessian_option(objective, network, *step_data),
         )
         return solver.solve(objective, network.graph.theta, callback)
+
+    def _hessian_option(self, objective, network, X, sample_weight, l2_strength):
+        """``{"hessian": ...}`` for ``solver="newton-cholesky"``, else ``{}``."""
+        if self.solver != "newton-cholesky":
+            return {}
+        return {
+            "hessian": LinearModelHessian(
+                objective, network, X, sample_weight, l2_strength
+            )
+        }
 
     def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
