@@ -76,7 +76,7 @@ class LinearModelHessian:
         for the softmax, ``h = s_i / S`` and ``P`` the probabilities.
         """
         graph = self.network.graph
-        if not np.array_equal(graph.theta, theta):
+        if self.objective.n_calls == 0 or not np.array_equal(graph.theta, theta):
             self.objective(theta)  # the trace must hold theta's logits
         logits = self.objective.trace.values[self.network.logits.index]
         logits = np.asarray(logits, dtype=np.float64)
@@ -107,6 +107,7 @@ class LinearModelHessian:
         H = np.zeros((n, n), order="F")
         if sp.issparse(self.X):
             self._sparse_product(h, P, H)
+            H = 0.5 * (H + H.T)  # sparse products round each triangle apart
         else:
             for rows in _row_blocks(self.X.shape[0], n + self.n_dof):
                 self._dense_block(rows, h, P, H)
