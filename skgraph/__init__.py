@@ -7,6 +7,7 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 
 from skgraph import layers, ops
 from skgraph._graph_estimators import GraphClassifier, GraphRegressor
+from skgraph._inference import InferenceWarning, LogisticSummary
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._mlp import MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
@@ -39,5 +40,7 @@ __all__ = [
     "GradientCheck",
     "to_onnx",
     "trusted_types",
+    "LogisticSummary",
+    "InferenceWarning",
     "__version__",
 ]

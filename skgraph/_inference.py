@@ -221,7 +221,9 @@ class LogisticSummary:
             pick = (lambda a: a) if label is None else (lambda a, g=g: a[g])
             columns = (self.coef, self.stderr, self.z, self.p_value)
             values = np.column_stack([pick(a) for a in columns] + [pick(self.conf_int)])
-            rows += [(label, name, v) for name, v in zip(self.names, values, strict=True)]
+            rows += [
+                (label, name, v) for name, v in zip(self.names, values, strict=True)
+            ]
         return rows
 
     def __str__(self):

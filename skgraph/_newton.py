@@ -137,11 +137,9 @@ class LinearModelHessian:
         K = self.n_classes
         for k in range(K):
             for m in range(k, K):
-                if P is None:
-                    hk = h
-                else:
-                    hk = h * P[:, k] * ((k == m) - P[:, m])
-                block = _sparse_sandwich(self.X, hk, self.fit_intercept)
+                # the softmax's curvature between classes k and m
+                hkm = h if P is None else h * P[:, k] * ((k == m) - P[:, m])
+                block = _sparse_sandwich(self.X, hkm, self.fit_intercept)
                 H[k::K, m::K] = block
                 H[m::K, k::K] = block.T
 
@@ -193,8 +191,7 @@ def cholesky_solve(H, g):
     rcond, _ = lapack.dpocon(factor, np.linalg.norm(H, 1))  # upper, the default
     if rcond < np.finfo(np.float64).eps:
         raise np.linalg.LinAlgError(
-            f"The Hessian is ill-conditioned: reciprocal condition number "
-            f"{rcond:.3g}."
+            f"The Hessian is ill-conditioned: reciprocal condition number {rcond:.3g}."
         )
     step, info = lapack.dpotrs(factor, -g, lower=False)
     return step

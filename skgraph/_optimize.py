@@ -692,7 +692,13 @@ def _newton(fun, theta0, hessian, monitor, tol, max_iter, lbfgs_options):
 
     eps = 16 * np.finfo(hessian.X.dtype).eps
     theta, loss, n_iter, converged, lbfgs = newton_cholesky(
-        fun, theta0, hessian, monitor, tol=tol, max_iter=max_iter, eps=eps,
+        fun,
+        theta0,
+        hessian,
+        monitor,
+        tol=tol,
+        max_iter=max_iter,
+        eps=eps,
         fallback=fallback,
     )
     if lbfgs is not None:
@@ -700,7 +706,10 @@ def _newton(fun, theta0, hessian, monitor, tol, max_iter, lbfgs_options):
     elif converged:
         message, status = "Converged: gradient and Newton decrement below tol.", 0
     else:
-        message, status = f"Newton solver did not converge after {n_iter} iterations.", 1
+        message, status = (
+            f"Newton solver did not converge after {n_iter} iterations.",
+            1,
+        )
     return OptimizeResult(
         theta=theta,
         loss=float(loss),
