@@ -681,6 +681,18 @@ def _proximal_step(fun, term, point, step, *, auto, n_fev, max_fun):
     return candidate, f_new, g_new, step, n_fev
 
 
+def _lbfgs_options(tol, max_iter, max_fun, options):
+    """scikit-learn's L-BFGS-B options for LogisticRegression, then ``options``."""
+    return {
+        "maxiter": max_iter,
+        "maxfun": max_fun,
+        "maxls": 50,
+        "gtol": tol,
+        "ftol": 64 * np.finfo(float).eps,
+        **(options or {}),
+    }
+
+
 def _newton(fun, theta0, hessian, monitor, tol, max_iter, lbfgs_options):
     """``"newton-cholesky"``, with L-BFGS-B (``lbfgs_options``) as its fallback."""
     if hessian is None:
@@ -806,14 +818,7 @@ def minimize(
         )
     term = _Nonsmooth(l1, slice(None) if penalized is None else penalized, nonnegative)
     if solver in ("lbfgs", "newton-cholesky"):
-        options = {
-            "maxiter": max_iter,
-            "maxfun": max_fun,
-            "maxls": 50,
-            "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
-            **(options or {}),
-        }
+        options = _lbfgs_options(tol, max_iter, max_fun, options)
         if solver == "newton-cholesky":
             return _newton(fun, theta0, hessian, monitor, tol, max_iter, options)
         if nonsmooth:
