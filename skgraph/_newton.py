@@ -119,12 +119,17 @@ class LinearModelHessian:
     def _dense_block(self, rows, h, P, H):
         """Add the upper triangle of one block of rows' terms to ``H``."""
         X1 = np.empty((rows.stop - rows.start, self.n_dof))
-        X1[:, : self.X.shape[1]] = self.X[rows]
+        n_features = self.X.shape[1]
+        if P is None:  # h >= 0: scale the rows by sqrt(h) as they are copied
+            root = np.sqrt(h[rows])[:, None]
+            np.multiply(self.X[rows], root, out=X1[:, :n_features])
+            if self.fit_intercept:
+                X1[:, -1:] = root
+            blas.dsyrk(1.0, X1.T, beta=1.0, c=H, overwrite_c=True)
+            return
+        X1[:, :n_features] = self.X[rows]
         if self.fit_intercept:
             X1[:, -1] = 1.0
-        if P is None:
-            _add_gram(H, X1, h[rows])
-            return
         K, p, w = self.n_classes, P[rows], h[rows]
         for k in range(K):  # diag(p): the blocks of one class
             _add_gram(H[k::K, k::K], X1, w * p[:, k])
