@@ -79,7 +79,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     fit_intercept : bool, default=True
         Whether the model has an intercept (the affine node's bias, never
         penalised).
-    solver : {"lbfgs", "cg", "gd"}, default="lbfgs"
+    solver : {"lbfgs", "cg", "gd", "newton-cholesky"}, default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``); with
         ``l1_ratio > 0`` or ``positive=True`` it solves the exact problem
@@ -90,11 +90,18 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         lecture: ``theta -= step * gradient`` until the gradient norm is at
         most ``tol`` or ``max_iter`` steps; with ``l1_ratio > 0`` or
         ``positive=True``, accelerated proximal gradient (soft-thresholding)
-        steps.
+        steps. ``"newton-cholesky"``: Newton steps with the full Hessian
+        (``X1.T @ D @ X1`` from the graph's logits) and a Cholesky solve,
+        exactly as scikit-learn 1.9's solver of that name (its line search,
+        stopping rule and fallback to lbfgs, its multinomial handling); for
+        ``n_samples >> n_features`` and a tight ``tol``; L2 only, no
+        ``positive``, no Dask arrays.
     max_iter : int, default=100
         Most iterations of the solver.
     tol : float, default=1e-4
-        Stop when the largest gradient component (``"lbfgs"``, ``"cg"``) or the
+        Stop when the largest gradient component (``"lbfgs"``, ``"cg"``,
+        ``"newton-cholesky"``, which also asks half the squared Newton
+        decrement to be at most ``tol``) or the
         gradient's Euclidean norm (``"gd"``) is at most ``tol``. With an L1
         term or ``positive=True`` the gradient is replaced by the gradient
         mapping ``theta - prox(theta - gradient)`` (L-BFGS-B's projected
@@ -432,19 +439,9 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
-            **self._hessian_option(objective, network, *step_data),
+            **_hessian_option(self.solver, objective, network, *step_data),
         )
         return solver.solve(objective, network.graph.theta, callback)
-
-    def _hessian_option(self, objective, network, X, sample_weight, l2_strength):
-        """``{"hessian": ...}`` for ``solver="newton-cholesky"``, else ``{}``."""
-        if self.solver != "newton-cholesky":
-            return {}
-        return {
-            "hessian": LinearModelHessian(
-                objective, network, X, sample_weight, l2_strength
-            )
-        }
 
     def _store_fit(self, network, data, result):
         network.graph.set_flat(result.theta)
@@ -691,6 +688,14 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
 
 _NOT_FITTED = "Estimator, %%(name)s, must be fitted before %s."
+
+
+def _hessian_option(solver, objective, network, X, sample_weight, l2_strength):
+    """``{"hessian": ...}`` for ``solver="newton-cholesky"``, else ``{}``."""
+    if solver != "newton-cholesky":
+        return {}
+    hessian = LinearModelHessian(objective, network, X, sample_weight, l2_strength)
+    return {"hessian": hessian}
 
 
 def _sparse_interface(matrix):
