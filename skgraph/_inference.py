@@ -62,14 +62,9 @@ def _information(estimator, X, y, sample_weight):
     feed, total = estimator._fitted_feed(X, y, sample_weight)
     network = estimator._network
     objective = GraphObjective(estimator.graph_, network.smooth_objective, feed)
-    hessian = LinearModelHessian(
-        objective,
-        network,
-        feed[network.X],
-        feed[network.sample_weight],
-        float(feed[network.l2_strength]),
+    H, _ = LinearModelHessian.from_feed(objective, network, feed)(
+        estimator.graph_.theta
     )
-    H, _ = hessian(estimator.graph_.theta)
     logits = np.asarray(objective.trace.values[network.logits.index])
     Y = np.asarray(feed[network.y])
     if logits.shape[1] == 1:

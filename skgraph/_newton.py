@@ -69,6 +69,17 @@ class LinearModelHessian:
         self.fit_intercept = bool(network.biases)
         self.n_dof = X.shape[1] + int(self.fit_intercept)
 
+    @classmethod
+    def from_feed(cls, objective, network, feed):
+        """The Hessian of ``objective``, whose inputs ``feed`` holds."""
+        return cls(
+            objective,
+            network,
+            feed[network.X],
+            feed[network.sample_weight],
+            float(feed[network.l2_strength]),
+        )
+
     def curvature(self, theta):
         """Per-sample curvature weights at ``theta``: ``(h, P)``.
 

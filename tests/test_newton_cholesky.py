@@ -68,13 +68,7 @@ def test_hessian_matches_finite_differences_of_the_gradient(
     feed, _ = est._fitted_feed(Xs, y, sample_weight)
     network = est._network
     objective = GraphObjective(est.graph_, network.smooth_objective, feed)
-    hessian = LinearModelHessian(
-        objective,
-        network,
-        feed[network.X],
-        feed[network.sample_weight],
-        float(feed[network.l2_strength]),
-    )
+    hessian = LinearModelHessian.from_feed(objective, network, feed)
     theta = est.graph_.theta.copy() + rng.normal(0, 0.3, est.graph_.theta.size)
     H, warning = hessian(theta)
     assert not warning
