@@ -68,6 +68,8 @@ class LinearModelHessian:
         self.n_classes = network.weights[0].shape[1]
         self.fit_intercept = bool(network.biases)
         self.n_dof = X.shape[1] + int(self.fit_intercept)
+        n = self.n_dof * self.n_classes
+        self._blocks = _row_blocks(n_samples, n + self.n_dof)
 
     @classmethod
     def from_feed(cls, objective, network, feed):
@@ -100,7 +102,10 @@ class LinearModelHessian:
         """scikit-learn's test: over a quarter of the (weighted) curvatures <= 0."""
         if self.n_classes > 1:
             return False
-        return bool(np.average(h <= 0, weights=self.sample_weight) > 0.25)
+        nonpositive = h <= 0
+        if not nonpositive.any():
+            return False
+        return bool(np.average(nonpositive, weights=self.sample_weight) > 0.25)
 
     def __call__(self, theta):
         """``(H, warning)``: the Hessian (float64, both triangles) at ``theta``.
@@ -120,9 +125,9 @@ class LinearModelHessian:
             self._sparse_product(h, P, H)
             H = 0.5 * (H + H.T)  # sparse products round each triangle apart
         else:
-            for rows in _row_blocks(self.X.shape[0], n + self.n_dof):
+            for rows in self._blocks:
                 self._dense_block(rows, h, P, H)
-            H = np.triu(H) + np.triu(H, 1).T
+            H += np.triu(H, 1).T  # BLAS filled the upper triangle only
         n_weights = self.X.shape[1] * self.n_classes
         H.flat[: n_weights * (n + 1) : n + 1] += self.l2_strength
         return H, warning
@@ -243,6 +248,7 @@ class _NewtonCholesky:
             self.free[K - 1 :: K] = False
         elif K > 1 and hessian.fit_intercept:
             self.free[-1] = False
+        self.all_free = bool(self.free.all())
 
     def setup(self, theta):
         """Shift ``theta``'s fixed entries to zero (the same probabilities)."""
@@ -270,7 +276,10 @@ class _NewtonCholesky:
         free = self.free
         step = np.zeros_like(theta)
         try:
-            step[free] = cholesky_solve(H[np.ix_(free, free)], grad[free])
+            if self.all_free:
+                step[:] = cholesky_solve(H, grad)
+            else:
+                step[free] = cholesky_solve(H[np.ix_(free, free)], grad[free])
         except np.linalg.LinAlgError as error:
             warnings.warn(
                 "The inner solver of newton-cholesky stumbled upon a singular or "
