@@ -190,8 +190,8 @@ def _add_gram(out, Z, w, sign=1.0):
         S = np.sqrt(w)[:, None] * Z  # a transposed C array is Fortran for BLAS
         if out.flags.f_contiguous:
             blas.dsyrk(sign, S.T, beta=1.0, c=out, overwrite_c=True)
-        else:
-            out += np.triu(blas.dsyrk(sign, S.T))
+        else:  # a fresh result: its lower triangle is zero
+            out += blas.dsyrk(sign, S.T)
         return
     out += np.triu(sign * (Z.T @ (w[:, None] * Z)))
 
