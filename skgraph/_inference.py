@@ -132,7 +132,8 @@ def coef_covariance(estimator, X, y, sample_weight=None):
         params = params - theta[reference]
     flat = indices.ravel()
     information = H[np.ix_(flat, flat)]
-    _warn_if_unreliable(information, separated and not np.isfinite(estimator.C))
+    unpenalized = not np.isfinite(estimator._effective_penalty()[0])
+    _warn_if_unreliable(information, separated and unpenalized)
     try:
         covariance = np.linalg.inv(information)
     except np.linalg.LinAlgError:

@@ -183,8 +183,8 @@ def _row_blocks(n_samples, width):
 def _add_gram(out, Z, w, sign=1.0):
     """``out += sign * Z.T @ diag(w) @ Z`` (upper triangle; ``syrk`` when w >= 0).
 
-    ``out`` may be a strided view (a block of one class); BLAS then writes
-    into a contiguous copy.
+    ``out`` may be a strided view (the block of one class), which BLAS
+    cannot write into: the product is then made apart and added.
     """
     if np.all(w >= 0):
         S = np.sqrt(w)[:, None] * Z  # a transposed C array is Fortran for BLAS
