@@ -368,11 +368,6 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         of a sparse model). The feed also holds the L1 strength, so a pass
         through ``graph_``'s full ``objective`` node can use it as well.
         """
-        feed, _ = self._fitted_feed(X, y, sample_weight)
-        return self.graph_, self._network.smooth_objective, feed
-
-    def _fitted_feed(self, X, y, sample_weight=None):
-        """``(feed, S)``: the training objective's feed on ``(X, y)``, and ``S``."""
         check_is_fitted(self)
         X, y, sample_weight = self._validate_training_data(
             X, y, sample_weight, reset=False
@@ -381,7 +376,7 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         loss_weights = self._loss_weights(targets, sample_weight)
         total = weight_total(loss_weights)
         feed = self._training_feed(self._network, X, targets.Y, loss_weights, total)
-        return feed, total
+        return self.graph_, self._network.smooth_objective, feed
 
 
 class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):

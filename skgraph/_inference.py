@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 from scipy import stats
+from sklearn.utils.validation import check_is_fitted
 
 from skgraph._newton import LinearModelHessian
-from skgraph._optimize import GraphObjective
 
 __all__ = ["LogisticSummary", "InferenceWarning", "coef_covariance"]
 
@@ -51,28 +51,32 @@ def _parameter_names(estimator):
 
 
 def _information(estimator, X, y, sample_weight):
-    """The observed information in the graph's layout, and the logits' fit.
+    """The observed information in the graph's layout, and the data's fit.
 
-    Returns ``(I, separated)``: ``I = S * H``, ``H`` the Hessian of the
-    training objective (whose data term is the log-likelihood divided by
-    ``S``) in ``theta``'s layout (features then intercept, the classes of
-    one row adjacent); ``separated``: whether the model classifies every
-    training sample strictly correctly (then the data are separable).
+    Returns ``(I, separated)``: ``I`` the Hessian of the weighted negative
+    log-likelihood plus the L2 term (``S`` times that of the training
+    objective) in ``theta``'s layout (features then intercept, the classes
+    of one row adjacent); ``separated``: whether the model classifies every
+    sample strictly correctly (then the data are separable).
     """
-    feed, total = estimator._fitted_feed(X, y, sample_weight)
-    network = estimator._network
-    objective = GraphObjective(estimator.graph_, network.smooth_objective, feed)
-    H, _ = LinearModelHessian.from_feed(objective, network, feed)(
-        estimator.graph_.theta
+    check_is_fitted(estimator)
+    X, y, sample_weight = estimator._validate_training_data(
+        X, y, sample_weight, reset=False
     )
-    logits = np.asarray(objective.trace.values[network.logits.index])
-    Y = np.asarray(feed[network.y])
+    targets = estimator._encode_targets(y, X.dtype)
+    weights = estimator._loss_weights(targets, sample_weight)
+    weights = np.ones(X.shape[0]) if weights is None else weights
+    network = estimator._network
+    hessian = LinearModelHessian(network, X, weights, estimator._penalty_strength())
+    theta = network.graph.theta.copy()
+    H, _ = hessian(theta)
+    logits, Y = hessian.logits(theta), np.asarray(targets.Y)
     if logits.shape[1] == 1:
         margin = np.where(Y[:, 0] > 0, logits[:, 0], -logits[:, 0])
     else:
         others = np.where(Y > 0, -np.inf, logits).max(axis=1)
         margin = (logits * Y).sum(axis=1) - others
-    return total * H, bool(np.all(margin > 0))
+    return H, bool(np.all(margin > 0))
 
 
 def _statsmodels_indices(estimator):

@@ -439,7 +439,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
-            **_hessian_option(self.solver, objective, network, *step_data),
+            **_hessian_option(self.solver, network, *step_data),
         )
         return solver.solve(objective, network.graph.theta, callback)
 
@@ -690,11 +690,11 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 _NOT_FITTED = "Estimator, %%(name)s, must be fitted before %s."
 
 
-def _hessian_option(solver, objective, network, X, sample_weight, l2_strength):
+def _hessian_option(solver, network, X, sample_weight, l2_strength):
     """``{"hessian": ...}`` for ``solver="newton-cholesky"``, else ``{}``."""
     if solver != "newton-cholesky":
         return {}
-    hessian = LinearModelHessian(objective, network, X, sample_weight, l2_strength)
+    hessian = LinearModelHessian(network, X, sample_weight, l2_strength)
     return {"hessian": hessian}
 
 

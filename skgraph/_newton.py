@@ -26,6 +26,8 @@ from scipy.linalg import blas, lapack
 from scipy.special import expit, softmax
 from sklearn.exceptions import ConvergenceWarning
 
+from skgraph.graph import Trace
+
 __all__ = ["LinearModelHessian", "newton_cholesky"]
 
 #: Bytes of the row-block buffer of the dense Hessian product.
@@ -35,29 +37,35 @@ _BETA, _SIGMA, _MAX_TRIALS = 0.5, 0.5**11, 21
 
 
 class LinearModelHessian:
-    """The Hessian of the linear model's objective at the last forward pass.
+    """The Hessian of the linear model's objective, from the graph's logits.
+
+    Each call runs the forward pass of the graph's ``logits`` node on ``X``
+    (a program and trace of its own, bound once: independent of how the
+    objective evaluates the loss) and builds the weighted product from it.
 
     Parameters
     ----------
-    objective : GraphObjective
-        The objective whose trace holds the logits of the last evaluation.
     network : Network
-        The linear graph (one affine layer) ``objective`` evaluates.
+        The linear graph (one affine layer).
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     sample_weight : ndarray of shape (n_samples,) or None
-        ``s_i / S`` (``None``: every sample weighs ``1 / n_samples``).
+        The weight of each loss term: ``s_i / S`` for the training objective
+        (``None``: every sample weighs ``1 / n_samples``), ``s_i`` for the
+        information of the log-likelihood.
     l2_strength : float
-        The L2 term's strength on ``W``, ``1 / (C S)``.
+        The L2 term's Hessian on ``W``: ``1 / (C S)`` for the objective,
+        ``1 / C`` for the information.
 
     Attributes
     ----------
     n_classes : int
         Logit columns (1 for the sigmoid).
     fit_intercept : bool
+    n_dof : int
+        Rows of ``X1``: the features, plus one with an intercept.
     """
 
-    def __init__(self, objective, network, X, sample_weight, l2_strength):
-        self.objective = objective
+    def __init__(self, network, X, sample_weight, l2_strength):
         self.network = network
         self.X = X
         n_samples = X.shape[0]
@@ -70,29 +78,34 @@ class LinearModelHessian:
         self.n_dof = X.shape[1] + int(self.fit_intercept)
         n = self.n_dof * self.n_classes
         self._blocks = _row_blocks(n_samples, n + self.n_dof)
+        self._program = network.graph.program((network.logits,))
+        self._trace = self._program.bind({network.X: X}, Trace(self._program))
 
     @classmethod
-    def from_feed(cls, objective, network, feed):
-        """The Hessian of ``objective``, whose inputs ``feed`` holds."""
+    def from_feed(cls, network, feed):
+        """The Hessian of the objective whose inputs ``feed`` holds."""
         return cls(
-            objective,
             network,
             feed[network.X],
             feed[network.sample_weight],
             float(feed[network.l2_strength]),
         )
 
+    def logits(self, theta):
+        """The logits at ``theta`` (float64), from a forward pass of the graph."""
+        np.copyto(self.network.graph.theta, theta, casting="unsafe")
+        self._program.evaluate(self._trace)
+        logits = self._trace.values[self.network.logits.index]
+        return np.asarray(logits, dtype=np.float64)
+
     def curvature(self, theta):
         """Per-sample curvature weights at ``theta``: ``(h, P)``.
 
-        For the sigmoid, ``h = s_i / S * p_i (1 - p_i)`` and ``P`` is None;
-        for the softmax, ``h = s_i / S`` and ``P`` the probabilities.
+        For the sigmoid, ``h = w_i * p_i (1 - p_i)`` and ``P`` is None; for
+        the softmax, ``h = w_i`` and ``P`` the probabilities (``w`` the
+        sample weights).
         """
-        graph = self.network.graph
-        if self.objective.n_calls == 0 or not np.array_equal(graph.theta, theta):
-            self.objective(theta)  # the trace must hold theta's logits
-        logits = self.objective.trace.values[self.network.logits.index]
-        logits = np.asarray(logits, dtype=np.float64)
+        logits = self.logits(theta)
         if self.n_classes == 1:
             p = expit(logits[:, 0])
             return self.sample_weight * p * (1.0 - p), None

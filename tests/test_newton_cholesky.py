@@ -65,10 +65,10 @@ def test_hessian_matches_finite_differences_of_the_gradient(
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y, sample_weight=sample_weight)
     Xs = sp.csr_matrix(X) if sparse else X
-    feed, _ = est._fitted_feed(Xs, y, sample_weight)
+    graph, node, feed = est._training_objective(Xs, y, sample_weight)
     network = est._network
-    objective = GraphObjective(est.graph_, network.smooth_objective, feed)
-    hessian = LinearModelHessian.from_feed(objective, network, feed)
+    objective = GraphObjective(graph, node, feed)
+    hessian = LinearModelHessian.from_feed(network, feed)
     theta = est.graph_.theta.copy() + rng.normal(0, 0.3, est.graph_.theta.size)
     H, warning = hessian(theta)
     assert not warning
