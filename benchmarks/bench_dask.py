@@ -30,8 +30,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from skgraph import LogisticRegressionGraph, MLPClassifierGraph  # noqa: E402
-from skgraph._dask import dask_objective  # noqa: E402
-from skgraph._optimize import GraphObjective  # noqa: E402
+from skgraph._objectives import GraphObjective, full_batch_objective  # noqa: E402
 
 
 def make_data(n_rows, n_features, chunk_rows, seed=0):
@@ -64,7 +63,7 @@ def objective_for(fitted, X, y):
         network = fitted._build_network(
             data.X.shape[1], data.targets.Y.shape[1], data.X.dtype
         )
-        return dask_objective(network, data, fitted._penalty_strength()), theta
+        return full_batch_objective(network, data, fitted._l2_strength()), theta
     graph, loss, feed = fitted._training_objective(X, y)
     return GraphObjective(graph, loss, feed), theta
 

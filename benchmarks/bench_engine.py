@@ -4,7 +4,7 @@ One evaluation of the L2-regularised logistic-regression objective and its
 gradient, ``theta -> (loss, grad)``, three ways:
 
 * **graph**: built from the engine's nodes (:func:`skgraph.linear_graph`) and
-  evaluated by :class:`skgraph._optimize.GraphObjective`, exactly what the
+  evaluated by :class:`skgraph._objectives.GraphObjective`, exactly what the
   estimators hand to scipy;
 * **fused numpy**: the same math written by hand as one function, in the
   best form we know (the reference of the ratio);
@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skgraph._optimize import GraphObjective
+from skgraph._objectives import GraphObjective
 from skgraph.networks import linear_graph
 
 #: (label, n_samples, n_features, n_classes, sparse density or None, target)

@@ -23,9 +23,11 @@ extra epochs (iterations), so validation and set-up are not counted for
 anyone. Repeats of the contenders are interleaved, so drifts in machine load
 hit all alike; the tables show medians and their ratios from this one run.
 Everything runs on one thread (``threadpoolctl`` for BLAS and OpenMP,
-``torch.set_num_threads(1)``). The last table is the peak of memory
-allocated during a fit on the largest problem (``tracemalloc``, which sees
-NumPy's allocations; PyTorch's allocator is not traced).
+``torch.set_num_threads(1)``), and a time is the CPU time of the process
+(``time.process_time``), which a loaded machine does not inflate. The last
+table is the peak of memory allocated during a fit on the largest problem
+(``tracemalloc``, which sees NumPy's allocations; PyTorch's allocator is not
+traced).
 
 PyTorch is optional (``pip install torch``); without it its columns say so.
 
@@ -198,6 +200,12 @@ def contenders(solver, n_iter, regression=False):
 # -- measuring -------------------------------------------------------------------
 
 
+#: Everything runs on one thread: a fit's time is the CPU time of this
+#: process, which leaves out the time it waited for a core on a shared
+#: machine (wall-clock medians cannot).
+CLOCK = time.process_time
+
+
 def per_step(solver, X, y, short, long, repeats, regression=False):
     """Median seconds per epoch (iteration) of each contender, interleaved."""
     times = {}
@@ -208,11 +216,11 @@ def per_step(solver, X, y, short, long, repeats, regression=False):
         names = names[repeat % len(names) :] + names[: repeat % len(names)]
         for name in names:
             gc.collect()
-            start = time.perf_counter()
+            start = CLOCK()
             n_short = shorts[name](X, y)
-            middle = time.perf_counter()
+            middle = CLOCK()
             n_long = longs[name](X, y)
-            end = time.perf_counter()
+            end = CLOCK()
             step = ((end - middle) - (middle - start)) / max(n_long - n_short, 1)
             times.setdefault(name, []).append(step)
     return {name: statistics.median(values) for name, values in times.items()}

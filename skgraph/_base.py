@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
@@ -32,11 +33,11 @@ from sklearn.utils.validation import (
 from skgraph._callbacks import CallbackSupportMixin, FitCallbacks, network_snapshot
 from skgraph._dask import dask_training_data, is_dask_collection
 from skgraph._dask import predict_blockwise as _predict_blockwise
+from skgraph._objectives import FullBatchObjective, full_batch_objective
 from skgraph._training_data import TrainingData, _Targets
 from skgraph._weights import (
     class_totals,
     encode_codes,
-    normalized,
     output_link,
     per_class_weights,
     weight_total,
@@ -58,6 +59,82 @@ def dask_aware(method):
         return method(self, X)
 
     return wrapper
+
+
+_PREDICTION_DOC = """{summary}
+
+Parameters
+----------
+X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+    A Dask array gives a Dask array, computed lazily chunk by chunk.
+
+Returns
+-------
+{returns}
+"""
+
+
+def prediction(summary, returns):
+    """Make ``method(self, X)`` a prediction method: Dask-aware and documented
+    (``summary`` and the numpydoc ``returns`` section around the one ``X``)."""
+
+    def decorate(method):
+        method.__doc__ = _PREDICTION_DOC.format(summary=summary, returns=returns)
+        return dask_aware(method)
+
+    return decorate
+
+
+def fill_docstring(parts):
+    """A class decorator: replace each key of ``parts`` in the class's
+    docstring by its value (text that several docstrings share)."""
+
+    def decorate(cls):
+        doc = cls.__doc__
+        for marker, text in parts.items():
+            doc = doc.replace(marker, text)
+        cls.__doc__ = doc
+        return cls
+
+    return decorate
+
+
+def parameters_init(positional, keyword):
+    """An ``__init__`` that stores its arguments, with an explicit signature.
+
+    scikit-learn reads an estimator's parameters from the signature of its
+    ``__init__`` (``get_params``, ``clone``, ``repr``), and an ``__init__``
+    must only store them. Estimators that share most of their parameters
+    (the MLP-style ones) list each once, in a dict of defaults, and get
+    their ``__init__`` from here.
+
+    Parameters
+    ----------
+    positional : dict of {str: object}
+        Parameters that may be passed by position, in order, with defaults.
+    keyword : dict of {str: object}
+        Keyword-only parameters, with defaults.
+    """
+    kinds = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    signature = inspect.Signature(
+        [inspect.Parameter("self", kinds[0])]
+        + [
+            inspect.Parameter(name, kind, default=default)
+            for kind, defaults in zip(kinds, (positional, keyword), strict=True)
+            for name, default in defaults.items()
+        ]
+    )
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)  # scikit-learn's TypeErrors
+        bound.apply_defaults()
+        arguments = bound.arguments
+        del arguments["self"]
+        for name, value in arguments.items():
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
 
 
 def restore_on_error(fit):
@@ -129,8 +206,8 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
       ``partial_fit`` of the fitted network; ``incremental``: one epoch of
       ``partial_fit``), returning what ``_store_fit`` needs;
     - ``_store_fit(network, data, result)``: set the fitted attributes;
-    - ``_penalty_strength()``: the L2 strength before it is divided by
-      ``S``.
+    - ``_l2_strength()``: the L2 strength before it is divided by ``S``
+      (``alpha``, ``1 / C``).
 
     ``_loss_weights``, ``_check_fit_parameters``, ``_solver_dtype`` and
     ``_warm_start_mismatch`` have defaults.
@@ -337,22 +414,12 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
             self, X, accept_sparse=_SPARSE_FORMATS, dtype=_FLOATS, reset=False
         )
 
-    # -- the objective at the fitted parameters -----------------------------------
-    def _training_feed(self, network, X, Y, loss_weights, total):
-        """The feed of the objective ``1/S sum s_i loss_i + c/(2S) ||W||^2``.
-
-        ``loss_weights`` are the ``s_i``; ``None`` means that every sample
-        weighs one (``total`` is then the number of samples): the loss nodes
-        take the plain mean, with no weight vector to make or read.
-        """
-        if loss_weights is not None:
-            loss_weights = normalized(loss_weights, total, X.dtype)
-        return network.feed(
-            X,
-            Y,
-            loss_weights,
-            self._penalty_strength() / total,
-            self._l1_strength() / total,
+    # -- the objective ------------------------------------------------------------
+    def _full_batch_objective(self, network, data, block_size=None):
+        """The objective of the full-batch solvers on ``data`` (see
+        :func:`skgraph._objectives.full_batch_objective`)."""
+        return full_batch_objective(
+            network, data, self._l2_strength(), self._l1_strength(), block_size
         )
 
     def _l1_strength(self):
@@ -374,9 +441,17 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         )
         targets = self._encode_targets(y, X.dtype)
         loss_weights = self._loss_weights(targets, sample_weight)
-        total = weight_total(loss_weights)
-        feed = self._training_feed(self._network, X, targets.Y, loss_weights, total)
-        return self.graph_, self._network.smooth_objective, feed
+        objective = FullBatchObjective(  # one block: the whole batch
+            self._network,
+            X,
+            targets.Y,
+            loss_weights,
+            self._l2_strength(),
+            total=weight_total(loss_weights),
+            l1_strength=self._l1_strength(),
+        )
+        (feed,) = objective.block_feeds()
+        return self.graph_, objective.node, feed
 
 
 class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):
@@ -485,78 +560,49 @@ class _BaseGraphClassifier(ClassifierMixin, _BaseGraphEstimator):
         trace = self.graph_.forward(network.logits, {network.X: X})
         return trace.value(network.logits)
 
-    @dask_aware
+    def _from_logits(self, X, of_softmax, of_sigmoid):
+        """Probabilities (or their logs) of ``X``'s logits: ``of_softmax`` of
+        the rows, ``of_sigmoid`` of each label, or of both classes' logits."""
+        Z = self._logits(X)
+        if self._network.output == "softmax":
+            return of_softmax(Z, axis=1)
+        if self._is_multilabel:
+            return of_sigmoid(Z)
+        return np.hstack([of_sigmoid(-Z), of_sigmoid(Z)])
+
+    @prediction(
+        "The logits: the output layer before its sigmoid or softmax.",
+        "scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)\n"
+        "    For two classes, the logit of ``classes_[1]``; otherwise one column\n"
+        "    per class (or label).",
+    )
     def decision_function(self, X):
-        """The logits: the output layer before its sigmoid or softmax.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            For two classes, the logit of ``classes_[1]``; otherwise one
-            column per class (or label).
-        """
         Z = self._logits(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    @dask_aware
+    @prediction(
+        "Probability estimates.",
+        "proba : ndarray of shape (n_samples, n_classes)\n"
+        "    Column ``k`` is the probability of ``classes_[k]``; rows sum to one\n"
+        "    (multilabel: each column is that label's own probability).",
+    )
     def predict_proba(self, X):
-        """Probability estimates.
+        return self._from_logits(X, softmax, expit)
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Column ``k`` is the probability of ``classes_[k]``; rows sum to
-            one (multilabel: each column is that label's own probability).
-        """
-        Z = self._logits(X)
-        if self._network.output == "softmax":
-            return softmax(Z, axis=1)
-        if self._is_multilabel:
-            return expit(Z)
-        return np.hstack([expit(-Z), expit(Z)])
-
-    @dask_aware
+    @prediction(
+        "Log of probability estimates, computed from the logits.\n\n"
+        "Finite for any finite input (``log_softmax`` and ``log_expit`` of the\n"
+        "logits, never ``log(predict_proba(X))``).",
+        "log_proba : ndarray of shape (n_samples, n_classes)",
+    )
     def predict_log_proba(self, X):
-        """Log of probability estimates, computed from the logits.
+        return self._from_logits(X, log_softmax, log_expit)
 
-        Finite for any finite input (``log_softmax`` and ``log_expit`` of the
-        logits, never ``log(predict_proba(X))``).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        Z = self._logits(X)
-        if self._network.output == "softmax":
-            return log_softmax(Z, axis=1)
-        if self._is_multilabel:
-            return log_expit(Z)
-        return np.hstack([log_expit(-Z), log_expit(Z)])
-
-    @dask_aware
+    @prediction(
+        "Predict class labels (an indicator matrix for multilabel targets).",
+        "y_pred : ndarray of shape (n_samples,) or (n_samples, n_classes)",
+    )
     def predict(self, X):
-        """Predict class labels (an indicator matrix for multilabel targets).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
         Z = self._logits(X)
         if self._is_multilabel:
             return self._label_binarizer.inverse_transform((Z > 0).astype(int))
@@ -597,19 +643,12 @@ class _BaseGraphRegressor(RegressorMixin, _BaseGraphEstimator):
             )
         return _Targets(Y, None, output)
 
-    @dask_aware
+    @prediction(
+        "Predict the targets.",
+        "y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)\n"
+        "    One column per output; 1-D where the model has one output.",
+    )
     def predict(self, X):
-        """Predict the targets.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            One column per output; 1-D where the model has one output.
-        """
         X = self._validate_X(X)
         node = self._network.prediction
         Y = self.graph_.forward(node, {self._network.X: X}).value(node)

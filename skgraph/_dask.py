@@ -2,7 +2,7 @@
 
 The training objective is a weighted sum over samples plus a penalty,
 
-    1/S sum_i s_i loss_i + c/(2S) ||W||^2,
+    1/S sum_i s_i loss_i + l2_strength/(2S) ||W||^2,
 
 so it splits over the row chunks of the data: each worker runs the forward
 and backward pass of the *same graph* on the chunks it holds, and the driver
@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import is_regressor
 
 from skgraph import _weights
-from skgraph._optimize import GraphObjective
+from skgraph._objectives import GraphObjective, Objective
 from skgraph._training_data import TrainingData, _Targets
 
 __all__ = ["is_dask_collection", "DaskObjective"]
@@ -63,13 +63,13 @@ class _ChunkObjective:
     so chunks on one multi-threaded worker never share mutable state.
     """
 
-    def __init__(self, network, X, Y, weights):
+    def __init__(self, network, X, Y, sample_weight):
         self.network = network
         # A chunk deserialised from the network can start at an unaligned
         # address, which sends numpy and BLAS down slow paths at every
-        # evaluation: align it once, here.
-        X, Y, weights = (_aligned(a) for a in (X, Y, weights))
-        feed = {network.X: X, network.y: Y, network.sample_weight: weights}
+        # evaluation: align it once, here. The penalty is the driver's.
+        X, Y, sample_weight = (_aligned(a) for a in (X, Y, sample_weight))
+        feed = network.feed(X, Y, sample_weight, 0.0)
         self.objective = GraphObjective(network.graph, network.loss, feed)
 
     def __call__(self, theta):
@@ -82,8 +82,8 @@ def _aligned(array):
     return array
 
 
-def _build_chunk(network, X, Y, weights):
-    return _ChunkObjective(network, X, Y, weights)
+def _build_chunk(network, X, Y, sample_weight):
+    return _ChunkObjective(network, X, Y, sample_weight)
 
 
 def _placement(worker):
@@ -103,8 +103,12 @@ def _evaluate_chunks(chunks, theta):
     return loss, grad
 
 
-class DaskObjective:
-    """``theta -> (loss, grad)`` of a network's objective over Dask arrays.
+class DaskObjective(Objective):
+    """Dask chunks: ``theta -> (loss, grad)`` of a network's objective.
+
+    The data term is summed over the row chunks, each evaluated by a
+    :class:`~skgraph._objectives.GraphObjective` on the worker that holds
+    it; the driver adds the penalty.
 
     Parameters
     ----------
@@ -113,31 +117,39 @@ class DaskObjective:
     X : dask.array.Array of shape (n_samples, n_features)
     Y : dask.array.Array of shape (n_samples, n_outputs)
         Encoded targets, as fed to the loss node.
-    weights : dask.array.Array of shape (n_samples,)
-        ``s_i / S``: the per-sample weights, already divided by their sum.
+    loss_weights : dask.array.Array of shape (n_samples,)
+        ``s_i``, not normalised.
     l2_strength : float
-        ``c / S``, the strength of the penalty.
+        The L2 strength before it is divided by ``S``.
+    total : float
+        ``S``, as the data source checked it.
     client : distributed.Client, optional
         Defaults to the current client.
 
     Attributes
     ----------
+    sample_weight : dask.array.Array of shape (n_samples,)
+        ``s_i / S``, as the chunks are fed.
+    l2_strength : float
+        The strength fed to the penalty, ``l2_strength / S``.
     n_chunks : int
         Number of row chunks (= tasks per evaluation).
     n_calls : int
         Evaluations so far.
     """
 
-    def __init__(self, network, X, Y, weights, l2_strength, client=None):
+    def __init__(self, network, X, Y, loss_weights, l2_strength, total, client=None):
         import dask
 
         self.client = _get_client(client)
         self.network = network
-        self.l2_strength = float(l2_strength)
+        self.X = X
+        self.l2_strength = float(l2_strength) / total
+        self.sample_weight = _weights.normalized(loss_weights, total, X.dtype)
         X = X.rechunk({1: -1})
         rows = X.chunks[0]
         Y = Y.rechunk((rows, -1))
-        weights = weights.rechunk((rows,))
+        sample_weight = self.sample_weight.rechunk((rows,))
         build = dask.delayed(_build_chunk, pure=False)
         network_data = dask.delayed(network, traverse=False)
         chunks = [
@@ -145,7 +157,7 @@ class DaskObjective:
             for x, y, w in zip(
                 X.to_delayed().ravel(),
                 Y.to_delayed().ravel(),
-                weights.to_delayed().ravel(),
+                sample_weight.to_delayed().ravel(),
                 strict=True,
             )
         ]
@@ -168,13 +180,11 @@ class DaskObjective:
             self._chunks.append(future)
         self._groups = [(worker, group) for worker, group in groups.items() if group]
         self.n_chunks = len(self._chunks)
-        self.n_calls = 0
-        self.last_grad_norm = np.inf
         graph = network.graph
         self._penalty = graph.program((network.penalty,), loss=network.penalty)
         self._penalty_feed = {network.l2_strength: self.l2_strength}
 
-    def __call__(self, theta):
+    def _evaluate(self, theta):
         """Loss and gradient at ``theta``, summed over all chunks plus the penalty."""
         client = self.client
         theta = np.array(theta, dtype=np.float64)  # the solver mutates its own
@@ -200,9 +210,7 @@ class DaskObjective:
         loss = sum(part[0] for part in parts)
         grad = np.sum([part[1] for part in parts], axis=0)
         penalty, penalty_grad = self._penalty_value_and_grad(theta)
-        self.n_calls += 1
         grad += penalty_grad
-        self.last_grad_norm = float(np.linalg.norm(grad))
         # The data term as the solvers report it (see Network.reported_loss_share).
         loss *= self.network.reported_loss_share
         return float(loss + penalty), grad
@@ -357,17 +365,6 @@ def dask_regression_data(estimator, X, y, sample_weight=None):
     total = _weights.weight_total(loss_weights)
     return TrainingData(
         X, y, targets, loss_weights, given_weight, total, X.dtype, distributed=True
-    )
-
-
-def dask_objective(network, data, l2_strength):
-    """The :class:`DaskObjective` of ``network`` on Dask :class:`TrainingData`.
-
-    ``l2_strength`` is the penalty's strength before it is divided by ``S``.
-    """
-    loss_weights = _weights.normalized(data.loss_weights, data.total, data.X.dtype)
-    return DaskObjective(
-        network, data.X, data.targets.Y, loss_weights, l2_strength / data.total
     )
 
 

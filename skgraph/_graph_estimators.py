@@ -11,7 +11,8 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skgraph import ops
-from skgraph._mlp import _STOCHASTIC, MLPClassifierGraph
+from skgraph._base import fill_docstring, parameters_init
+from skgraph._mlp import _STOCHASTIC, MLP_TRAINING_PARAMETERS, MLPClassifierGraph
 from skgraph._mlp_regressor import MLPRegressorGraph
 from skgraph.layers import Dense, Dropout, Layer, glorot_uniform
 from skgraph.networks import layers_graph
@@ -19,6 +20,46 @@ from skgraph.networks import layers_graph
 __all__ = ["GraphClassifier", "GraphRegressor"]
 
 _LAYERS_PREFIX = "layers__"
+
+
+#: The MLP training parameters, as the layer estimators' docstrings list them.
+_TRAINING_PARAMETERS_DOC = {
+    "    <training parameters>\n": """\
+    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
+    alpha : float, default=1e-4
+    batch_size : int or "auto", default="auto"
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+    max_iter : int, default=200
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+        Also seeds the dropout masks.
+    tol : float, default=1e-4
+    verbose : bool, default=False
+    warm_start : bool, default=False
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+    validation_fraction : float, default=0.1
+    beta_1 : float, default=0.9
+    beta_2 : float, default=0.999
+    epsilon : float, default=1e-8
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+""",
+    "    <fitted attributes>\n": """\
+    n_iter_ : int
+    t_ : int
+    loss_ : float
+    loss_curve_ : list of float
+    best_loss_ : float or None
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+""",
+}
 
 
 def _default_layers():
@@ -168,6 +209,7 @@ class _LayersNetwork:
         return objective
 
 
+@fill_docstring(_TRAINING_PARAMETERS_DOC)
 class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
     """A classifier whose hidden network is given as a list of layers.
 
@@ -197,28 +239,7 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
         K``, with ``K`` the number of classes (2 per label for sigmoid
         outputs). In memory only: a fit on Dask arrays needs 0.
 
-    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
-    alpha : float, default=1e-4
-    batch_size : int or "auto", default="auto"
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-    learning_rate_init : float, default=1e-3
-    power_t : float, default=0.5
-    max_iter : int, default=200
-    shuffle : bool, default=True
-    random_state : int, RandomState instance or None, default=None
-        Also seeds the dropout masks.
-    tol : float, default=1e-4
-    verbose : bool, default=False
-    warm_start : bool, default=False
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    early_stopping : bool, default=False
-    validation_fraction : float, default=0.1
-    beta_1 : float, default=0.9
-    beta_2 : float, default=0.999
-    epsilon : float, default=1e-8
-    n_iter_no_change : int, default=10
-    max_fun : int, default=15000
+    <training parameters>
     class_weight : dict, "balanced" or None, default=None
         The training parameters of :class:`MLPClassifierGraph`, with the
         same meaning and defaults.
@@ -235,15 +256,7 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
         ``len(coefs_) + 1``.
     n_outputs_ : int
     out_activation_ : {"logistic", "softmax"}
-    n_iter_ : int
-    t_ : int
-    loss_ : float
-    loss_curve_ : list of float
-    best_loss_ : float or None
-    validation_scores_ : list of float or None
-    best_validation_score_ : float or None
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    <fitted attributes>
     graph_ : Graph
         As in :class:`MLPClassifierGraph`.
 
@@ -279,60 +292,15 @@ class GraphClassifier(_LayersNetwork, MLPClassifierGraph):
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
-    def __init__(
-        self,
-        layers=None,
-        *,
-        loss="cross_entropy",
-        label_smoothing=0.0,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        class_weight=None,
-    ):
-        self.layers = layers
-        self.loss = loss
-        self.label_smoothing = label_smoothing
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
+    __init__ = parameters_init(
+        {"layers": None},
+        {
+            "loss": "cross_entropy",
+            "label_smoothing": 0.0,
+            **MLP_TRAINING_PARAMETERS,
+            "class_weight": None,
+        },
+    )
 
     def _check_fit_parameters(self, incremental, distributed):
         if distributed and self.label_smoothing:
@@ -364,6 +332,7 @@ _REGRESSION_OUTPUTS = {
 }
 
 
+@fill_docstring(_TRAINING_PARAMETERS_DOC)
 class GraphRegressor(_LayersNetwork, MLPRegressorGraph):
     """A regressor whose hidden network is given as a list of layers.
 
@@ -390,28 +359,7 @@ class GraphRegressor(_LayersNetwork, MLPRegressorGraph):
     huber_delta : float, default=1.0
         Where the Huber loss turns from quadratic to linear.
 
-    solver : {"lbfgs", "cg", "gd", "sgd", "adam"}, default="adam"
-    alpha : float, default=1e-4
-    batch_size : int or "auto", default="auto"
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-    learning_rate_init : float, default=1e-3
-    power_t : float, default=0.5
-    max_iter : int, default=200
-    shuffle : bool, default=True
-    random_state : int, RandomState instance or None, default=None
-        Also seeds the dropout masks.
-    tol : float, default=1e-4
-    verbose : bool, default=False
-    warm_start : bool, default=False
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    early_stopping : bool, default=False
-    validation_fraction : float, default=0.1
-    beta_1 : float, default=0.9
-    beta_2 : float, default=0.999
-    epsilon : float, default=1e-8
-    n_iter_no_change : int, default=10
-    max_fun : int, default=15000
+    <training parameters>
         The training parameters of :class:`MLPRegressorGraph`, with the same
         meaning and defaults.
 
@@ -425,15 +373,7 @@ class GraphRegressor(_LayersNetwork, MLPRegressorGraph):
         ``len(coefs_) + 1``.
     n_outputs_ : int
     out_activation_ : {"identity", "exp"}
-    n_iter_ : int
-    t_ : int
-    loss_ : float
-    loss_curve_ : list of float
-    best_loss_ : float or None
-    validation_scores_ : list of float or None
-    best_validation_score_ : float or None
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    <fitted attributes>
     graph_ : Graph
         As in :class:`MLPRegressorGraph`.
 
@@ -469,58 +409,10 @@ class GraphRegressor(_LayersNetwork, MLPRegressorGraph):
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(
-        self,
-        layers=None,
-        *,
-        loss="squared_error",
-        huber_delta=1.0,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-    ):
-        self.layers = layers
-        self.loss = loss
-        self.huber_delta = huber_delta
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
+    __init__ = parameters_init(
+        {"layers": None},
+        {"loss": "squared_error", "huber_delta": 1.0, **MLP_TRAINING_PARAMETERS},
+    )
 
     def _output_link(self):
         return _REGRESSION_OUTPUTS[self.loss]

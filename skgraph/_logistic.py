@@ -30,12 +30,11 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
-from skgraph._dask import dask_objective, is_dask_collection
+from skgraph._dask import is_dask_collection
 from skgraph._inference import LogisticSummary, coef_covariance
 from skgraph._newton import LinearModelHessian
-from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, GraphObjective
+from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS
 from skgraph._solvers import FullBatchSolver
-from skgraph._weights import normalized
 from skgraph.networks import linear_graph
 
 __all__ = ["LogisticRegressionGraph"]
@@ -254,7 +253,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
-    def _penalty_strength(self):
+    def _l2_strength(self):
         C, l1_ratio = self._effective_penalty()
         return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
 
@@ -411,16 +410,8 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
     def _objective(self, network, data):
         """The full-batch objective (smooth part) and the data of ``_initial_step``."""
-        if data.distributed:
-            objective = dask_objective(network, data, self._penalty_strength())
-            weights = normalized(data.loss_weights, data.total, data.X.dtype)
-            return objective, (data.X, weights, objective.l2_strength)
-        feed = self._training_feed(
-            network, data.X, data.targets.Y, data.loss_weights, data.total
-        )
-        objective = GraphObjective(network.graph, network.smooth_objective, feed)
-        step_data = (data.X, feed[network.sample_weight], feed[network.l2_strength])
-        return objective, step_data
+        objective = self._full_batch_objective(network, data)
+        return objective, (data.X, objective.sample_weight, objective.l2_strength)
 
     def _solve(self, network, data, callback, *, continues, incremental, random_state):
         objective, step_data = self._objective(network, data)

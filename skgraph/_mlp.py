@@ -19,16 +19,15 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from skgraph._base import _BaseGraphClassifier, _BaseGraphEstimator
-from skgraph._dask import dask_objective
-from skgraph._solvers import FullBatchSolver, MiniBatchSolver
-from skgraph._stochastic import (
-    SGD,
-    Adam,
-    FullBatchObjective,
-    MiniBatchObjective,
-    TrainingState,
+from skgraph._base import (
+    _BaseGraphClassifier,
+    _BaseGraphEstimator,
+    fill_docstring,
+    parameters_init,
 )
+from skgraph._objectives import MiniBatchObjective
+from skgraph._solvers import FullBatchSolver, MiniBatchSolver
+from skgraph._stochastic import SGD, Adam, TrainingState
 from skgraph.layers import glorot_uniform
 from skgraph.networks import mlp_graph
 
@@ -39,6 +38,117 @@ _STOCHASTIC = ("sgd", "adam")
 _LBFGS_OPTIONS = {"ftol": 2.2204460492503131e-09, "maxls": 20}
 # "cg" stops on the Euclidean norm of the gradient, as "gd" does.
 _CG_OPTIONS = {"norm": 2}
+#: The training parameters of every MLP-style estimator and their defaults
+#: (scikit-learn's MLP's), in the order of its signature.
+MLP_TRAINING_PARAMETERS = {
+    "solver": "adam",
+    "alpha": 1e-4,
+    "batch_size": "auto",
+    "learning_rate": "constant",
+    "learning_rate_init": 1e-3,
+    "power_t": 0.5,
+    "max_iter": 200,
+    "shuffle": True,
+    "random_state": None,
+    "tol": 1e-4,
+    "verbose": False,
+    "warm_start": False,
+    "momentum": 0.9,
+    "nesterovs_momentum": True,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "n_iter_no_change": 10,
+    "max_fun": 15000,
+}
+#: Their descriptions, which the MLP estimators' docstrings share (early
+#: stopping, which scores each its own way, goes between the two parts).
+MLP_TRAINING_PARAMETERS_DOC = {
+    "    <training parameters>\n": """\
+    alpha : float, default=1e-4
+        Strength of the L2 penalty, divided by ``S`` in the objective.
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size of ``"sgd"``/``"adam"``; ``"auto"`` is
+        ``min(200, n_samples)``.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of ``"sgd"``: constant; ``learning_rate_init / (t + 1) **
+        power_t`` with ``t`` the samples seen; or divided by 5 each time the
+        stopping test fires.
+
+    learning_rate_init : float, default=1e-3
+        Step size of ``"sgd"``, ``"adam"`` and ``"gd"``.
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    max_iter : int, default=200
+        Most iterations (full batch) or epochs (mini-batch).
+
+    shuffle : bool, default=True
+        Whether ``"sgd"``/``"adam"`` shuffle the samples at each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the mini-batch shuffling and the
+        early-stopping split; an int makes fits bit-identical.
+
+    tol : float, default=1e-4
+        ``"sgd"``/``"adam"`` stop when the loss (or validation score) has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs; the
+        full-batch solvers stop when the gradient is below ``tol``.
+
+    verbose : bool, default=False
+        Print the loss after each iteration or epoch.
+
+    warm_start : bool, default=False
+        Continue from the current ``coefs_``/``intercepts_`` (fitted or
+        assigned) instead of initialising anew.
+
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+
+    nesterovs_momentum : bool, default=True
+        Whether ``"sgd"`` uses Nesterov's momentum.
+
+""",
+    "    <more fitted attributes>\n": """\
+    loss_curve_ : list of float
+        ``loss_`` after each iteration or epoch, for every solver.
+
+    best_loss_ : float or None
+        The smallest value of ``loss_curve_``; ``None`` with early stopping.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (early stopping only).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, when they are strings.
+
+""",
+    "    <more training parameters>\n": """\
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before ``"sgd"``/``"adam"`` stop.
+
+    max_fun : int, default=15000
+        Most objective evaluations of ``"lbfgs"``.
+
+""",
+}
 # The full-batch solvers evaluate the objective over blocks of rows whose
 # widest layer holds at most this many values (4 MB in float64: the blocks
 # of X stay in cache from the forward to the backward product).
@@ -111,7 +221,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         for param, array in zip(params, arrays, strict=True):
             param.value = array
 
-    def _penalty_strength(self):
+    def _l2_strength(self):
         return self.alpha
 
     def _hidden_sizes(self):
@@ -179,18 +289,10 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             return self._fit_stochastic(
                 network, data, random_state, incremental, callback
             )
-        if data.distributed:
-            objective = dask_objective(network, data, self.alpha)
-        else:
-            widest = max(W.shape[1] for W in network.weights)
-            objective = FullBatchObjective(
-                network,
-                data.X,
-                data.targets.Y,
-                data.loss_weights,
-                self.alpha,
-                block_size=max(1, _BLOCK_ELEMENTS // widest),
-            )
+        widest = max(W.shape[1] for W in network.weights)
+        objective = self._full_batch_objective(
+            network, data, block_size=max(1, _BLOCK_ELEMENTS // widest)
+        )
         self._fit_full_batch(network, objective, data.X.shape[0], callback)
         if data.distributed:
             objective.close()
@@ -297,7 +399,12 @@ class _BaseMLPGraph(_BaseGraphEstimator):
     def _minibatch_objective(self, network, data, batch_size, random_state):
         """The objective of the mini-batch solvers (a hook for subclasses)."""
         return MiniBatchObjective(
-            network, data.X, data.targets.Y, data.loss_weights, self.alpha, batch_size
+            network,
+            data.X,
+            data.targets.Y,
+            data.loss_weights,
+            self._l2_strength(),
+            batch_size,
         )
 
     def _validate_training_data(self, X, y, sample_weight, *, reset=True):
@@ -342,6 +449,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         return train, score
 
 
+@fill_docstring(MLP_TRAINING_PARAMETERS_DOC)
 class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
     """Multi-layer perceptron classifier whose model is a computation graph.
 
@@ -378,52 +486,7 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         gradient norm is at most ``tol``. ``"sgd"`` and ``"adam"``:
         mini-batch stochastic gradient descent and Adam.
 
-    alpha : float, default=1e-4
-        Strength of the L2 penalty, divided by ``S`` in the objective.
-
-    batch_size : int or "auto", default="auto"
-        Mini-batch size of ``"sgd"``/``"adam"``; ``"auto"`` is
-        ``min(200, n_samples)``.
-
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Schedule of ``"sgd"``: constant; ``learning_rate_init / (t + 1) **
-        power_t`` with ``t`` the samples seen; or divided by 5 each time the
-        stopping test fires.
-
-    learning_rate_init : float, default=1e-3
-        Step size of ``"sgd"``, ``"adam"`` and ``"gd"``.
-
-    power_t : float, default=0.5
-        Exponent of the ``"invscaling"`` schedule.
-
-    max_iter : int, default=200
-        Most iterations (full batch) or epochs (mini-batch).
-
-    shuffle : bool, default=True
-        Whether ``"sgd"``/``"adam"`` shuffle the samples at each epoch.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the mini-batch shuffling and the
-        early-stopping split; an int makes fits bit-identical.
-
-    tol : float, default=1e-4
-        ``"sgd"``/``"adam"`` stop when the loss (or validation score) has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs; the
-        full-batch solvers stop when the gradient is below ``tol``.
-
-    verbose : bool, default=False
-        Print the loss after each iteration or epoch.
-
-    warm_start : bool, default=False
-        Continue from the current ``coefs_``/``intercepts_`` (fitted or
-        assigned) instead of initialising anew.
-
-    momentum : float, default=0.9
-        Momentum of ``"sgd"``.
-
-    nesterovs_momentum : bool, default=True
-        Whether ``"sgd"`` uses Nesterov's momentum.
-
+    <training parameters>
     early_stopping : bool, default=False
         Hold out a ``validation_fraction`` of the training data
         (``"sgd"``/``"adam"``; stratified for binary targets only, the same
@@ -431,21 +494,7 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs,
         and keep the parameters that scored best.
 
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates.
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability term.
-
-    n_iter_no_change : int, default=10
-        Epochs without improvement before ``"sgd"``/``"adam"`` stop.
-
-    max_fun : int, default=15000
-        Most objective evaluations of ``"lbfgs"``.
-
+    <more training parameters>
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying the sample weights (as in
         :class:`~sklearn.linear_model.LogisticRegression`); ``"balanced"``
@@ -486,24 +535,10 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         The objective at the end of the last iteration (for
         ``"sgd"``/``"adam"``: the mean batch objective of the last epoch).
 
-    loss_curve_ : list of float
-        ``loss_`` after each iteration or epoch, for every solver.
-
-    best_loss_ : float or None
-        The smallest value of ``loss_curve_``; ``None`` with early stopping.
-
     validation_scores_ : list of float or None
         Validation accuracy after each epoch (early stopping only).
 
-    best_validation_score_ : float or None
-        The best of ``validation_scores_`` (early stopping only).
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`, when they are strings.
-
+    <more fitted attributes>
     graph_ : Graph
         The computation graph the model was trained with; prediction runs
         its forward pass. ``graph_.to_dot()`` draws it.
@@ -575,58 +610,10 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        class_weight=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
+    __init__ = parameters_init(
+        {"hidden_layer_sizes": (100,), "activation": "relu"},
+        {**MLP_TRAINING_PARAMETERS, "class_weight": None},
+    )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

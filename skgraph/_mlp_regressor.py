@@ -8,8 +8,14 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from skgraph._base import _BaseGraphRegressor
-from skgraph._mlp import MLPClassifierGraph, _BaseMLPGraph, _is_stochastic
+from skgraph._base import _BaseGraphRegressor, fill_docstring, parameters_init
+from skgraph._mlp import (
+    MLP_TRAINING_PARAMETERS,
+    MLP_TRAINING_PARAMETERS_DOC,
+    MLPClassifierGraph,
+    _BaseMLPGraph,
+    _is_stochastic,
+)
 
 __all__ = ["MLPRegressorGraph"]
 
@@ -17,6 +23,7 @@ __all__ = ["MLPRegressorGraph"]
 _OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
 
 
+@fill_docstring(MLP_TRAINING_PARAMETERS_DOC)
 class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
     """Multi-layer perceptron regressor whose model is a computation graph.
 
@@ -61,49 +68,7 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
         conjugate gradients, full-batch gradient descent with step
         ``learning_rate_init``, mini-batch SGD and Adam.
 
-    alpha : float, default=1e-4
-        Strength of the L2 penalty, divided by ``S`` in the objective.
-
-    batch_size : int or "auto", default="auto"
-        Mini-batch size of ``"sgd"``/``"adam"``; ``"auto"`` is
-        ``min(200, n_samples)``.
-
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Schedule of ``"sgd"``.
-
-    learning_rate_init : float, default=1e-3
-        Step size of ``"sgd"``, ``"adam"`` and ``"gd"``.
-
-    power_t : float, default=0.5
-        Exponent of the ``"invscaling"`` schedule.
-
-    max_iter : int, default=200
-        Most iterations (full batch) or epochs (mini-batch).
-
-    shuffle : bool, default=True
-        Whether ``"sgd"``/``"adam"`` shuffle the samples at each epoch.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the mini-batch shuffling and the
-        early-stopping split; an int makes fits bit-identical.
-
-    tol : float, default=1e-4
-        ``"sgd"``/``"adam"`` stop when the loss (or validation score) has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs; the
-        full-batch solvers stop when the gradient is below ``tol``.
-
-    verbose : bool, default=False
-        Print the loss after each iteration or epoch.
-
-    warm_start : bool, default=False
-        Continue from the current ``coefs_``/``intercepts_``.
-
-    momentum : float, default=0.9
-        Momentum of ``"sgd"``.
-
-    nesterovs_momentum : bool, default=True
-        Whether ``"sgd"`` uses Nesterov's momentum.
-
+    <training parameters>
     early_stopping : bool, default=False
         Hold out a ``validation_fraction`` of the training data
         (``"sgd"``/``"adam"``; the same split as scikit-learn's for the same
@@ -111,21 +76,7 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
         ``n_iter_no_change`` epochs, and keep the parameters that scored
         best.
 
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates.
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability term.
-
-    n_iter_no_change : int, default=10
-        Epochs without improvement before ``"sgd"``/``"adam"`` stop.
-
-    max_fun : int, default=15000
-        Most objective evaluations of ``"lbfgs"``.
-
+    <more training parameters>
     Attributes
     ----------
     coefs_ : list of ndarray
@@ -154,24 +105,10 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
         scikit-learn's loss at the end of the last iteration (for
         ``"sgd"``/``"adam"``: the mean batch loss of the last epoch).
 
-    loss_curve_ : list of float
-        ``loss_`` after each iteration or epoch, for every solver.
-
-    best_loss_ : float or None
-        The smallest value of ``loss_curve_``; ``None`` with early stopping.
-
     validation_scores_ : list of float or None
         R² of the held-out data after each epoch (early stopping only).
 
-    best_validation_score_ : float or None
-        The best of ``validation_scores_`` (early stopping only).
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`, when they are strings.
-
+    <more fitted attributes>
     graph_ : Graph
         The computation graph the model was trained with; its
         ``prediction`` node is what :meth:`predict` returns.
@@ -203,58 +140,10 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
         },
     }
 
-    def __init__(
-        self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=1e-3,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-    ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
+    __init__ = parameters_init(
+        {"loss": "squared_error", "hidden_layer_sizes": (100,), "activation": "relu"},
+        MLP_TRAINING_PARAMETERS,
+    )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

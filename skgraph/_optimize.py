@@ -1,9 +1,9 @@
 """Full-batch optimisers over a graph's flat parameter vector.
 
-The objective is a function ``theta -> (loss, grad)``; :class:`GraphObjective`
-makes one from a graph, a scalar node and the data. :func:`minimize` runs
-plain gradient descent (the lecture's recipe) or scipy's L-BFGS-B / CG on it
-and reports the same :class:`OptimizeResult` for all three.
+The objective is a function ``theta -> (loss, grad)``, made from a network
+and its data by :mod:`skgraph._objectives`. :func:`minimize` runs plain
+gradient descent (the lecture's recipe) or scipy's L-BFGS-B / CG on it and
+reports the same :class:`OptimizeResult` for all three.
 
 An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
 ``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
@@ -27,11 +27,10 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from skgraph._newton import newton_cholesky
-from skgraph.graph import Trace
+from skgraph._objectives import GraphObjective  # noqa: F401 (its old home)
 from skgraph.ops import L1Penalty
 
 __all__ = [
-    "GraphObjective",
     "OptimizeResult",
     "minimize",
     "warn_if_not_converged",
@@ -48,64 +47,6 @@ _MAX_RESTARTS = 20
 #: The split L-BFGS-B's last step, relative to the largest weight, is at most
 #: this times ``tol`` at return (saga's rule, with a margin: see _split_lbfgs).
 _STEP_MARGIN = 0.1
-
-
-class GraphObjective:
-    """``theta -> (loss, grad)`` of a scalar graph node at fixed inputs.
-
-    The forward and backward passes reuse one :class:`~skgraph.graph.Trace`,
-    so every buffer a pass needs is allocated on the first call only. The
-    data are referenced, never copied.
-
-    Parameters
-    ----------
-    graph : Graph
-    loss : Node
-        The scalar to minimise.
-    feed : dict of {Input: array-like}
-        Values of the inputs ``loss`` depends on.
-
-    Attributes
-    ----------
-    n_calls : int
-        How many times the objective was evaluated.
-    last_grad_norm : float
-        Euclidean norm of the last gradient returned (``inf`` before the
-        first call).
-    """
-
-    def __init__(self, graph, loss, feed):
-        self.graph = graph
-        self.loss = loss
-        self.feed = feed
-        self.program = graph.program((loss,), loss=loss)
-        self.trace = self.program.bind(feed, Trace(self.program))
-        self._grad = np.empty_like(graph.theta)
-        self.n_calls = 0
-
-    def __setstate__(self, state):
-        # The trace's parameter values are views of graph.theta, which pickle
-        # copies apart: bind the copy's trace to the copy's graph again.
-        self.__dict__.update(state)
-        self.program.bind(self.feed, self.trace)
-
-    @property
-    def last_grad_norm(self):
-        if self.n_calls == 0:
-            return np.inf
-        return float(np.linalg.norm(self._grad))  # computed only when asked
-
-    def __call__(self, theta):
-        """Loss (float) and gradient (new float64 array) at ``theta``."""
-        # set_flat without its checks: scipy hands back the vector it was given.
-        np.copyto(self.graph.theta, theta, casting="unsafe")
-        program, trace = self.program, self.trace
-        program.backward(program.evaluate(trace))
-        self.n_calls += 1
-        # A new float64 array (scipy may keep it): the one copy this call makes.
-        grad = trace.parameter_grad.astype(np.float64)
-        self._grad = grad
-        return float(trace.values[self.loss.index]), grad
 
 
 @dataclass

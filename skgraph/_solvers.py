@@ -10,7 +10,7 @@ estimator only chooses and configures one:
   included;
 - :class:`MiniBatchSolver` (``"sgd"``, ``"adam"``) runs the epochs of
   :func:`~skgraph._stochastic.run_epochs` over ``objective(rows) -> loss``
-  (a :class:`~skgraph._stochastic.MiniBatchObjective`, whose ``grad`` holds
+  (a :class:`~skgraph._objectives.MiniBatchObjective`, whose ``grad`` holds
   the gradient), updating ``theta0`` in place.
 
 Both call ``callback(iteration, theta, loss)`` after each iteration (or

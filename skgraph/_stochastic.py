@@ -1,15 +1,12 @@
 """Mini-batch solvers: SGD (momentum, Nesterov) and Adam on a graph's objective.
 
 Each step evaluates the same objective node as the full-batch solvers, fed one
-mini-batch at a time, so the sum of weights ``S`` of the objective is the
-batch's (as scikit-learn's MLP does). Everything a step touches is allocated
-once: the batch rows are gathered into fixed buffers, the pass reuses one
-:class:`~skgraph.graph.Trace`, the gradient lands in one flat vector, and the
-optimisers update the graph's flat parameter vector in place.
-
-:class:`FullBatchObjective` feeds the full-batch solvers the same objective
-over all samples, evaluated in blocks of rows so that the hidden layers'
-buffers stay small however many samples there are.
+mini-batch at a time by :class:`~skgraph._objectives.MiniBatchObjective`, so
+the sum of weights ``S`` of the objective is the batch's (as scikit-learn's
+MLP does). Everything a step touches is allocated once: the batch rows are
+gathered into fixed buffers, the pass reuses one :class:`~skgraph.graph.Trace`,
+the gradient lands in one flat vector, and the optimisers update the graph's
+flat parameter vector in place.
 
 :func:`run_epochs` is the epoch loop, with scikit-learn 1.9's stopping rules
 (``tol`` / ``n_iter_no_change`` on the training loss or on a validation
@@ -22,16 +19,11 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-
-from skgraph.graph import Trace
 
 __all__ = [
     "SGD",
     "Adam",
-    "MiniBatchObjective",
-    "FullBatchObjective",
     "TrainingState",
     "run_epochs",
 ]
@@ -191,211 +183,6 @@ class Adam:
         return True
 
 
-class _RowObjective:
-    """The objective node of a network, evaluated on rows of its data.
-
-    Holds the program, one reused :class:`~skgraph.graph.Trace` and the
-    buffers the rows are fed through. Targets may be stored compactly (a
-    bool indicator matrix): each evaluation casts only its own rows to the
-    graph's dtype, in the layout of the logits.
-    """
-
-    def __init__(self, network, X, Y, weights, alpha):
-        graph = network.graph
-        self.network, self.graph = network, graph
-        self.objective = network.objective
-        self.program = graph.program((network.objective,), loss=network.objective)
-        self.trace = Trace(self.program)
-        self.X, self.Y, self.weights = X, Y, weights
-        self.alpha = float(alpha)
-        # The targets' buffers share the layout of the logits.
-        self._order = "F" if network.output == "softmax" else "C"
-        self._Y_rows = {}
-        self._feed = {
-            network.X: None,
-            network.y: None,
-            network.sample_weight: None,
-            network.l2_strength: None,
-        }
-
-    def _targets(self, Y_rows):
-        """``Y_rows`` in the graph's dtype, in a buffer reused per batch size."""
-        buffer = self._Y_rows.get(Y_rows.shape[0])
-        if buffer is None:
-            buffer = np.empty(Y_rows.shape, self.graph.dtype, order=self._order)
-            self._Y_rows[Y_rows.shape[0]] = buffer
-        np.copyto(buffer, Y_rows)
-        return buffer
-
-    def _evaluate(self, X_rows, Y_rows, w_rows, strength):
-        """Forward and backward pass on some rows; returns the objective."""
-        network, feed = self.network, self._feed
-        feed[network.X] = X_rows
-        feed[network.y] = self._targets(Y_rows)
-        feed[network.sample_weight] = w_rows
-        feed[network.l2_strength] = strength
-        program, trace = self.program, self.trace
-        program.forward(feed, trace)
-        program.backward(trace)
-        value = float(trace.values[self.objective.index])
-        share = network.reported_loss_share
-        if share != 1.0:  # scikit-learn's report of a multi-output squared error
-            value -= (1.0 - share) * float(trace.values[network.loss.index])
-        return value
-
-
-class MiniBatchObjective(_RowObjective):
-    """Objective and gradient of a network on one mini-batch of its data.
-
-    Calling it with the batch's rows (a slice or an index array) runs the
-    forward and backward pass of ``network.objective`` on those rows and
-    leaves the gradient in :attr:`grad`. The objective is scikit-learn's
-    per-batch one: ``1/S_b sum_{i in b} s_i loss_i + alpha/(2 S_b) ||W||^2``.
-
-    Parameters
-    ----------
-    network : Network
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        In the graph's dtype. Dense rows are gathered into a reused buffer;
-        a slice of a C-contiguous array is used as it is.
-    Y : ndarray of shape (n_samples, n_outputs)
-        The encoded targets (any dtype; a bool indicator matrix is smallest).
-    weights : ndarray of shape (n_samples,) or None
-        ``s_i``, sample weight times class weight (``None``: all ones).
-    alpha : float
-        Strength of the L2 penalty.
-    batch_size : int
-    """
-
-    def __init__(self, network, X, Y, weights, alpha, batch_size):
-        if sp.issparse(X) and X.format != "csr":
-            X = X.tocsr()  # cheap row gathers
-        # np.take copies a source that is not C-contiguous whole, at every
-        # call: gather from row-major targets (small), and from row-major X
-        # only (other X are indexed, which allocates the batch).
-        Y = np.ascontiguousarray(Y)
-        super().__init__(network, X, Y, weights, alpha)
-        self._contiguous = isinstance(X, np.ndarray) and X.flags.c_contiguous
-        dtype = self.graph.dtype
-        self._X_rows = (
-            np.empty((batch_size, X.shape[1]), dtype) if self._contiguous else None
-        )
-        self._Y_raw = np.empty((batch_size, Y.shape[1]), Y.dtype)
-        self._w_rows = np.empty(batch_size, dtype)
-
-    @property
-    def grad(self):
-        """ndarray of shape (n_parameters,): the gradient of the last call.
-
-        The trace's own flat gradient: the optimisers use it as scratch.
-        """
-        return self.trace.parameter_grad
-
-    def _rows(self, rows):
-        """``X``, ``Y`` and ``weights`` of the batch, into reused buffers."""
-        X, Y, weights = self.X, self.Y, self.weights
-        if isinstance(rows, slice):
-            n = rows.stop - rows.start
-            w = self._w_rows[:n]
-            if weights is None:
-                w.fill(1.0)
-            else:
-                np.copyto(w, weights[rows])
-            return X[rows], Y[rows], w  # views (or cheap CSR slices)
-        n = len(rows)
-        Yb = np.take(Y, rows, axis=0, out=self._Y_raw[:n], mode="clip")
-        if weights is None:
-            w = self._w_rows[:n]
-            w.fill(1.0)
-        else:
-            w = np.take(weights, rows, out=self._w_rows[:n], mode="clip")
-        if self._X_rows is None:
-            return X[rows], Yb, w
-        Xb = np.take(X, rows, axis=0, out=self._X_rows[:n], mode="clip")
-        return Xb, Yb, w
-
-    def __call__(self, rows):
-        """The objective on the batch ``rows``; the gradient goes to ``grad``."""
-        Xb, Yb, w = self._rows(rows)
-        total = float(w.sum(dtype=np.float64))
-        if total > 0.0:
-            w *= w.dtype.type(1.0 / total)
-            strength = self.alpha / total
-        else:  # a batch of zero-weight samples carries no information
-            strength = 0.0
-        return self._evaluate(Xb, Yb, w, strength)
-
-
-class FullBatchObjective(_RowObjective):
-    """``theta -> (loss, grad)`` of a network on all its data, in row blocks.
-
-    The objective of the full-batch solvers, ``1/S sum_i s_i loss_i +
-    alpha/(2 S) ||W||^2``, is a sum over samples: it is evaluated over
-    blocks of rows (each fed its share of the normalised weights ``s_i /
-    S``, the penalty fed to the first block only), which bounds the memory
-    of the hidden layers' values and gradients whatever the number of
-    samples. The data are sliced, never copied (CSC input is taken whole).
-
-    Parameters
-    ----------
-    network : Network
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-    weights : ndarray of shape (n_samples,) or None
-        ``s_i`` (``None``: all ones).
-    alpha : float
-    block_size : int
-        Rows per block.
-
-    Attributes
-    ----------
-    n_calls : int
-        Evaluations so far.
-    last_grad_norm : float
-        Euclidean norm of the last gradient (``inf`` before the first call).
-    """
-
-    def __init__(self, network, X, Y, weights, alpha, block_size):
-        super().__init__(network, X, Y, weights, alpha)
-        n_samples = X.shape[0]
-        dtype = self.graph.dtype
-        if weights is None:  # every block is fed ones / n
-            total = float(n_samples)
-            self._w = np.full(min(block_size, n_samples), 1.0 / total, dtype)
-        else:
-            total = float(weights.sum(dtype=np.float64))
-            self._w = weights.astype(dtype) * dtype.type(1.0 / total)
-        self._unweighted = weights is None
-        self._strength = self.alpha / total
-        if sp.issparse(X) and X.format == "csc":
-            block_size = n_samples
-        self._blocks = [
-            slice(start, min(start + block_size, n_samples))
-            for start in range(0, n_samples, block_size)
-        ]
-        self._block_grad = np.empty_like(self.graph.theta)
-        self._grad = np.zeros(self.graph.n_parameters)
-        self.n_calls = 0
-
-    @property
-    def last_grad_norm(self):
-        return np.inf if self.n_calls == 0 else float(np.linalg.norm(self._grad))
-
-    def __call__(self, theta):
-        """Loss (float) and gradient (new float64 array) at ``theta``."""
-        self.graph.set_flat(theta)
-        loss, grad = 0.0, self._grad
-        grad.fill(0.0)
-        strength = self._strength
-        for rows in self._blocks:
-            w = self._w[: rows.stop - rows.start] if self._unweighted else self._w[rows]
-            loss += self._evaluate(self.X[rows], self.Y[rows], w, strength)
-            grad += self.program.gradient_into(self.trace, self._block_grad)
-            strength = 0.0  # the penalty counts once
-        self.n_calls += 1
-        return loss, grad.copy()
-
-
 @dataclass
 class TrainingState:
     """What the epoch loop carries from one ``fit``/``partial_fit`` to the next.
@@ -457,7 +244,7 @@ def run_epochs(
 
     Parameters
     ----------
-    objective : MiniBatchObjective
+    objective : skgraph._objectives.MiniBatchObjective
     optimizer : SGD or Adam
     theta : ndarray
         The graph's flat parameter vector, updated in place.

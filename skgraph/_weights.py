@@ -51,17 +51,24 @@ def weighted_by_class(sample_weight, codes, per_class):
     return sample_weight * per_class[codes].astype(sample_weight.dtype)
 
 
-def normalized(weights, total, dtype):
-    """``s_i / S`` in ``dtype``: the weights the loss nodes are fed."""
-    return weights / dtype.type(total)
+def normalized(loss_weights, total, dtype, out=None):
+    """``s_i / S`` in ``dtype``: the weights the loss nodes are fed.
+
+    The one place the loss weights are normalised (``out``: in place, as a
+    mini-batch does with its own sum).
+    """
+    if out is None:
+        return loss_weights / dtype.type(total)  # also a Dask array's, lazily
+    return np.divide(loss_weights, dtype.type(total), out=out)
 
 
-def weight_total(weights):
+def weight_total(loss_weights):
     """``S``, the sum of the weights ``s_i`` (float64), checked to be positive.
 
-    ``weights`` may be a NumPy or a Dask array (whose sum is computed).
+    The one check of the weights' sum, made by the data sources.
+    ``loss_weights`` may be a NumPy or a Dask array (whose sum is computed).
     """
-    total = float(weights.sum(dtype=np.float64))
+    total = float(loss_weights.sum(dtype=np.float64))
     if not total > 0.0:
         raise ValueError(
             f"The sample weights (times class weights) sum to {total}; they must "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skgraph._optimize import GraphObjective
+from skgraph._objectives import GraphObjective
 from skgraph.graph import Graph
 
 __all__ = ["check_gradients", "GradientCheck"]

@@ -252,7 +252,7 @@ class Context:
     needs : tuple of bool
         ``needs[i]`` is true when the backward pass wants the gradient with
         respect to parent ``i``.
-    grad_out : tuple of (ndarray or None)
+    grad_destinations : tuple of (ndarray or None)
         Where the gradient of parent ``i`` may be written: for a parameter
         that this node is the first to reach in the backward pass, its slice
         of the trace's flat gradient (an op that writes there and returns
@@ -262,13 +262,14 @@ class Context:
 
     def __init__(self, needs):
         self.needs = needs
-        self.grad_out = ()
+        self.grad_destinations = ()
         self._buffers = {}
         self._scratch = set()
 
     def grad_destination(self, i):
-        """``grad_out[i]``, or ``None``."""
-        return self.grad_out[i] if i < len(self.grad_out) else None
+        """``grad_destinations[i]``, or ``None``."""
+        destinations = self.grad_destinations
+        return destinations[i] if i < len(destinations) else None
 
     def save(self, **values):
         """Keep ``values`` for the backward rule, as attributes of the context.
@@ -517,7 +518,7 @@ class Program:
                 for p in self.graph.parameters
             ]
             for index, slots in self._grad_destinations.items():
-                trace.contexts[index].grad_out = tuple(
+                trace.contexts[index].grad_destinations = tuple(
                     None if slot is None else views[slot] for slot in slots
                 )
         return trace._parameter_grads

@@ -133,16 +133,15 @@ class Affine(Op):
 
     Forward: ``z = x @ W + b`` with ``x`` of shape (n, d), ``W`` (d, k), ``b``
     (k,). Backward: ``dW = x.T @ g``, ``db = g.sum(axis=0)`` (the gradients
-    of the parameters summed over the batch), ``dx = g @ W.T``. ``dx`` is
-    computed only when wanted: for a first layer fed by data it is not, which
-    saves a whole matrix product per pass. ``x`` may be a scipy.sparse matrix
-    (CSR or CSC); the bias is optional (``Affine(x, W)``).
-
-    ``order="F"`` stores ``z`` column-major: each of its ``k`` columns is
-    then contiguous, which lets the row-wise reductions of a softmax over a
-    few classes run as ``k`` vectorised passes instead of one short loop per
-    row, and makes ``dW`` the product ``(g.T @ x).T`` of contiguous operands.
+    of the parameters summed over the batch), ``dx = g @ W.T`` (only when
+    wanted). ``x`` may be a scipy.sparse matrix (CSR or CSC); the bias is
+    optional (``Affine(x, W)``). ``order="F"`` stores ``z`` column-major.
     """
+
+    # order="F": each of z's k columns is contiguous, which lets the row-wise
+    # reductions of a softmax over a few classes run as k vectorised passes
+    # instead of one short loop per row, and makes dW the product
+    # (g.T @ x).T of contiguous operands.
 
     def __init__(self, x, W, b=None, *, order="C", name=None):
         if order not in ("C", "F"):
@@ -168,7 +167,9 @@ class Affine(Op):
     def backward(self, ctx, g, x, W, b=None):
         needs = ctx.needs
         dx = None
-        if needs[0]:  # laid out like x, as the activations' buffers are
+        # dx only when wanted: a first layer fed by data saves a whole matrix
+        # product per pass. Laid out like x, as the activations' buffers are.
+        if needs[0]:
             shape, dtype = x.shape, np.result_type(g.dtype, W.dtype)
             dx = np.matmul(g, W.T, out=ctx.buffer("dx", shape, dtype, _order(x)))
         dW = None
@@ -613,15 +614,15 @@ class SigmoidCrossEntropy(_WeightedLoss):
 
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights),
     each ``loss_i`` the sum of two non-negative terms, ``max(z, 0) - y * z``
-    and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]), made in two buffers of
-    the logits' size.
+    and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]).
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
     ``sigmoid(z) = 1 / (1 + exp(-z))``: accurate to a few ulps in both tails
     (no difference of nearly equal numbers), and exactly 0 where ``exp(-z)``
-    overflows, which is the sigmoid rounded. It needs nothing kept from the
-    forward pass, and one buffer.
+    overflows, which is the sigmoid rounded.
     """
 
+    # The forward pass works in two buffers of the logits' size; the
+    # backward pass needs nothing kept from it, and one buffer.
     def forward(self, ctx, z, y, weights=None):
         scratch = ctx.buffer("scratch", z.shape, z.dtype)
         per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
@@ -656,11 +657,11 @@ class SoftmaxCrossEntropy(_WeightedLoss):
 
     Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
     Backward: ``g * w_i * (softmax(Z_i) - Y_i)`` for the logits only.
-
-    Every buffer shares the layout of ``Z``: column-major logits (an
-    ``Affine(..., order="F")``) with column-major targets make each step a
-    few long vectorised passes.
     """
+
+    # Every buffer shares the layout of Z: column-major logits (an
+    # Affine(..., order="F")) with column-major targets make each step a few
+    # long vectorised passes.
 
     def forward(self, ctx, z, y, weights=None):
         lse = _log_sum_exp(z, ctx, overwritten=True)

@@ -444,7 +444,7 @@ def test_a_used_objective_pickles_to_one_that_evaluates_right():
     import pickle
 
     from skgraph import mlp_graph
-    from skgraph._optimize import GraphObjective
+    from skgraph._objectives import GraphObjective
 
     rng = np.random.default_rng(0)
     net = mlp_graph(4, (3,), 3, activation="relu")

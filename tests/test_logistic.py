@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-import skgraph._logistic
+import skgraph._objectives
 from skgraph import LogisticRegressionGraph, check_gradients
 
 
@@ -235,7 +235,7 @@ def test_auto_step_is_a_descent_step_bound():
     step = clf._initial_step(
         net, feed[net.X], feed[net.sample_weight], feed[net.l2_strength]
     )
-    fun = skgraph._logistic.GraphObjective(graph, objective, feed)
+    fun = skgraph._objectives.GraphObjective(graph, objective, feed)
     theta0 = np.zeros(graph.n_parameters)
     loss0, grad0 = fun(theta0)
     loss1, _ = fun(theta0 - step * grad0)

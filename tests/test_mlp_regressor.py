@@ -22,7 +22,7 @@ from test_mlp import (
 )
 
 from skgraph import MLPRegressorGraph, check_gradients
-from skgraph._stochastic import FullBatchObjective
+from skgraph._objectives import FullBatchObjective
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 SOLVERS = ["lbfgs", "cg", "gd", "sgd", "adam"]

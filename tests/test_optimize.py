@@ -5,7 +5,8 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from skgraph._optimize import SOLVERS, GraphObjective, OptimizeResult, minimize
+from skgraph._objectives import GraphObjective
+from skgraph._optimize import SOLVERS, OptimizeResult, minimize
 from skgraph.networks import linear_graph
 
 #: (solver, extra arguments) covering every way to run ``minimize``.

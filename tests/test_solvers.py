@@ -8,7 +8,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from skgraph._optimize import GraphObjective, OptimizeResult
+from skgraph._objectives import GraphObjective
+from skgraph._optimize import OptimizeResult
 from skgraph._solvers import FullBatchSolver, MiniBatchSolver
 from skgraph._stochastic import SGD, Adam, TrainingState
 from skgraph.networks import linear_graph
