@@ -19,6 +19,13 @@ their coefficients (intercepts included). Then:
 * JAX (optional, ``pip install jax``): scikit-learn's objective as a jitted
   loss and gradient under the same L-BFGS-B (see ``jax_contenders.py``),
   timed beside the other two in the main table;
+* against scikit-learn's best solver: per case and ``tol``, scikit-learn's
+  ``lbfgs`` and ``newton-cholesky`` beside the graph's ``lbfgs`` and
+  ``newton-cholesky`` (and ``newton-cg`` where skgraph has it), all
+  interleaved in a rotating order; the table shows each median, the fastest
+  of each side ("best") and their ratio. ``newton-cholesky`` is left out
+  (on both sides) where its Hessian would have more than
+  ``NEWTON_MAX_PARAMETERS**2`` entries;
 * L1 and elastic net: ``LogisticRegressionGraph(solver="lbfgs")`` beside
   scikit-learn's ``LogisticRegression(solver="saga")`` (the scikit-learn
   solver for these penalties), with the same ``C`` and ``l1_ratio`` and each
@@ -36,7 +43,7 @@ wall-clock time.
 Usage::
 
     python benchmarks/bench_logistic.py [--threads N] [--repeats R] [--quick]
-                                        [--only-l1] [--only-float32]
+                                        [--only-l1] [--only-float32] [--only-best]
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skgraph import LogisticRegressionGraph
+from skgraph._optimize import SOLVERS as GRAPH_SOLVERS
 
 #: (label, n_samples, n_features, n_classes, sparse density or None)
 SYNTHETIC = [
@@ -84,6 +92,13 @@ L1_CASES = [
 L1_TIGHT_TOL = 1e-6
 #: The float32 section's problem: (n_samples, n_features, n_classes).
 FLOAT32_CASE = (1_000_000, 50, 2)
+#: Most parameters for newton-cholesky: its Hessian is dense, this squared.
+NEWTON_MAX_PARAMETERS = 2_000
+#: The solvers of the "best solver" comparison, per side.
+SKLEARN_BEST = ("lbfgs", "newton-cholesky")
+GRAPH_BEST = tuple(
+    s for s in ("lbfgs", "newton-cholesky", "newton-cg") if s in GRAPH_SOLVERS
+)
 BUNDLED = ["breast_cancer", "iris", "wine", "digits"]
 LARGEST = "dense 100,000 x 100"
 TOLS = (1e-4, 1e-6)
@@ -253,6 +268,97 @@ def l1_table(args):
     )
 
 
+def compare_best(X, y, tol, repeats, budget):
+    """Median fit times of every solver of both sides, interleaved.
+
+    Returns ``{(side, solver): median}``, the iterations of each and the
+    largest coefficient difference between the two sides' fastest fits.
+    """
+    n_classes = len(np.unique(y))
+    n_parameters = (X.shape[1] + 1) * (1 if n_classes == 2 else n_classes)
+    fitted = {}
+    for side, cls, solvers in (
+        ("sklearn", LogisticRegression, SKLEARN_BEST),
+        ("graph", LogisticRegressionGraph, GRAPH_BEST),
+    ):
+        for solver in solvers:
+            if solver == "newton-cholesky" and n_parameters > NEWTON_MAX_PARAMETERS:
+                continue
+            fitted[side, solver] = cls(C=C, tol=tol, max_iter=MAX_ITER, solver=solver)
+    first = sum(fit_time(estimator, X, y) for estimator in fitted.values())
+    repeats = int(np.clip(budget / first, 3, repeats))
+    times = {key: [] for key in fitted}
+    keys = list(fitted)
+    for r in range(repeats):  # interleaved, in a rotating order
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            times[key].append(fit_time(fitted[key], X, y))
+    medians = {key: float(np.median(t)) for key, t in times.items()}
+    best = {
+        side: min((key for key in keys if key[0] == side), key=medians.get)
+        for side in ("sklearn", "graph")
+    }
+    a, b = fitted[best["sklearn"]], fitted[best["graph"]]
+    delta = max(
+        np.abs(a.coef_ - b.coef_).max(), np.abs(a.intercept_ - b.intercept_).max()
+    )
+    iterations = {key: int(est.n_iter_[0]) for key, est in fitted.items()}
+    return {
+        "times": medians,
+        "iterations": iterations,
+        "best": best,
+        "delta": float(delta),
+        "repeats": repeats,
+    }
+
+
+def best_table(args):
+    """The section against scikit-learn's best solver: measured, then printed."""
+    rows = []
+    with threadpool_limits(limits=args.threads):
+        for label, X, y in problems():
+            for tol in TOLS:
+                rows.append(
+                    (label, tol, compare_best(X, y, tol, args.repeats, args.budget))
+                )
+    columns = [("sklearn", s) for s in SKLEARN_BEST] + [
+        ("graph", s) for s in GRAPH_BEST
+    ]
+    print(
+        "\n## Against scikit-learn's best solver\n\n"
+        f"C = {C}, max_iter = {MAX_ITER}; median fit times (iterations), all "
+        "solvers interleaved; best: the fastest of each side; ratio: graph's "
+        "best / scikit-learn's best; Δcoef: max |Δcoef| between the two "
+        "best fits; '—': newton-cholesky left out (more than "
+        f"{NEWTON_MAX_PARAMETERS:,} parameters).\n\n"
+        "| case | tol | "
+        + " | ".join(f"{side} {solver}" for side, solver in columns)
+        + " | sklearn best | graph best | ratio | Δcoef | fits |\n"
+        + "|---|---:|"
+        + "---:|" * (len(columns) + 5)
+    )
+    ratios = []
+    for label, tol, r in rows:
+        cells = []
+        for key in columns:
+            if key in r["times"]:
+                cells.append(f"{fmt_time(r['times'][key])} ({r['iterations'][key]})")
+            else:
+                cells.append("—")
+        best_sk, best_graph = r["best"]["sklearn"], r["best"]["graph"]
+        ratio = r["times"][best_graph] / r["times"][best_sk]
+        ratios.append(ratio)
+        print(
+            f"| {label} | {tol:g} | "
+            + " | ".join(cells)
+            + f" | {best_sk[1]} | {best_graph[1]} | {ratio:.2f} "
+            f"| {r['delta']:.1e} | {r['repeats']} |"
+        )
+    print(
+        f"\nMedian ratio {np.median(ratios):.2f} (target ≤ 0.80), worst "
+        f"{max(ratios):.2f} (target ≤ 1.00), over {len(ratios)} cases × tols."
+    )
+
+
 def other_solvers(X, y, tol, repeats):
     """Median fit time and iterations of the graph's cg and gd solvers."""
     out = {}
@@ -368,6 +474,11 @@ def main(argv=None):
     parser.add_argument(
         "--only-float32", action="store_true", help="only the float32 section"
     )
+    parser.add_argument(
+        "--only-best",
+        action="store_true",
+        help="only the section against scikit-learn's best solver",
+    )
     args = parser.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.threads == 1 else time.perf_counter
@@ -377,6 +488,10 @@ def main(argv=None):
         return
     if args.only_float32:
         float32_table(min(args.repeats, 5))
+        return
+    if args.only_best:
+        print(f"{clock} times; BLAS: {blas_description()}")
+        best_table(args)
         return
 
     with threadpool_limits(limits=args.threads):
@@ -432,6 +547,7 @@ def main(argv=None):
         f"max |Δcoef| {max(r['delta'] for r in tight):.1e} (target ≤ 1e-5)."
     )
     l1_table(args)
+    best_table(args)
     if args.quick:
         return
 

@@ -7,6 +7,7 @@ fitted estimator is that graph, ready to read, evaluate and draw.
 
 from skgraph import layers, ops
 from skgraph._graph_estimators import GraphClassifier, GraphRegressor
+from skgraph._inference import InferenceWarning, LogisticSummary
 from skgraph._logistic import LogisticRegressionGraph
 from skgraph._logistic_cv import LogisticRegressionGraphCV
 from skgraph._mlp import MLPClassifierGraph
@@ -48,5 +49,7 @@ __all__ = [
     "HessianCheck",
     "to_onnx",
     "trusted_types",
+    "LogisticSummary",
+    "InferenceWarning",
     "__version__",
 ]

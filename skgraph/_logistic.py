@@ -31,6 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skgraph._base import _BaseGraphClassifier
 from skgraph._dask import is_dask_collection
+from skgraph._inference import LogisticSummary, coef_covariance
+from skgraph._newton import LinearModelHessian
 from skgraph._optimize import NONSMOOTH_SOLVERS, SOLVERS, check_in_memory_solver
 from skgraph._solvers import FullBatchSolver
 from skgraph.networks import linear_graph
@@ -80,7 +82,8 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     fit_intercept : bool, default=True
         Whether the model has an intercept (the affine node's bias, never
         penalised).
-    solver : {"lbfgs", "cg", "gd", "newton-cg"}, default="lbfgs"
+    solver : {"lbfgs", "cg", "gd", "newton-cg", "newton-cholesky"}, \
+            default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``); with
         ``l1_ratio > 0`` or ``positive=True`` it solves the exact problem
@@ -96,11 +99,18 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         sweep each, see :func:`skgraph.check_hessian_vector_products`),
         stopped as scikit-learn's ``newton-cg`` (L2 only, no ``positive``,
         in-memory data).
+        ``"newton-cholesky"``: Newton steps with the full Hessian
+        (``X1.T @ D @ X1`` from the graph's logits) and a Cholesky solve,
+        exactly as scikit-learn 1.9's solver of that name (its line search,
+        stopping rule and fallback to lbfgs, its multinomial handling); for
+        ``n_samples >> n_features`` and a tight ``tol``; L2 only, no
+        ``positive``, no Dask arrays.
     max_iter : int, default=100
         Most iterations of the solver.
     tol : float, default=1e-4
         Stop when the largest gradient component (``"lbfgs"``, ``"cg"``,
-        ``"newton-cg"``) or the
+        ``"newton-cg"``, ``"newton-cholesky"``, which also asks half the
+        squared Newton decrement to be at most ``tol``) or the
         gradient's Euclidean norm (``"gd"``) is at most ``tol``. With an L1
         term or ``positive=True`` the gradient is replaced by the gradient
         mapping ``theta - prox(theta - gradient)`` (L-BFGS-B's projected
@@ -450,6 +460,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             l1=self._l1_strength() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
+            **_hessian_option(self.solver, network, *step_data),
         )
 
     def _store_fit(self, network, data, result):
@@ -489,6 +500,115 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         curvature = 0.25 if network.output == "logistic" else 0.5
         lipschitz = curvature * trace + l2_strength
         return 1.0 / lipschitz if lipschitz > 0 else 1.0
+
+    # -- inference: standard errors from the graph's Hessian ----------------------
+    def coef_covariance(self, X, y, sample_weight=None):
+        """Covariance of the fitted coefficients, from the Hessian on ``(X, y)``.
+
+        The inverse of the observed information: the Hessian of the
+        weighted negative log-likelihood, plus the L2 term ``1/C * ||W||^2 / 2``
+        (its Hessian ``1/C`` on the weights), at the fitted coefficients,
+        with ``X1 = [1, X]`` and ``s_i`` the sample weight times the class
+        weight::
+
+            cov = (X1.T @ diag(s_i p_i (1 - p_i)) @ X1 + 1/C * I_W)^-1
+
+        For ``C=np.inf`` this is the maximum-likelihood covariance that
+        statsmodels' ``Logit(y, add_constant(X))`` reports, and with
+        ``sample_weight`` that of ``GLM(y, add_constant(X),
+        family=Binomial(), freq_weights=sample_weight)``: weights count
+        repeated observations. For a finite ``C`` it is the inverse of the
+        penalised Hessian: the curvature of the objective ``fit`` minimises
+        (the covariance of the Laplace approximation, i.e. of the Gaussian
+        posterior under the prior ``W ~ N(0, C I)``), which statsmodels'
+        ``fit_regularized`` does not give; the intercept is not penalised.
+        For more than two classes (``C=np.inf`` only) the parameters are
+        statsmodels' ``MNLogit``'s: the coefficients of classes ``1..K-1``
+        minus those of class 0 (``coef_[1:] - coef_[0]``, intercept first),
+        whose information is the Hessian restricted to them.
+
+        The coefficients must be those of a converged fit: refit with a
+        small ``tol`` (``solver="newton-cholesky"`` gets there in a few
+        iterations) before comparing with statsmodels to many digits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training data (or any data: the information on them).
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        covariance : ndarray of shape (n_params, n_params)
+            In statsmodels' order: ``const`` (when ``fit_intercept``), then
+            the features; class by class for more than two classes
+            (``n_params = (K - 1) * (n_features + 1)``).
+
+        Raises
+        ------
+        ValueError
+            For ``l1_ratio > 0`` or ``positive=True`` (no smooth optimum to
+            expand around), and for more than two classes with a finite
+            ``C``.
+
+        Warns
+        -----
+        InferenceWarning
+            A ``UserWarning`` when the data are separable with ``C=np.inf``
+            (the model classifies every sample correctly: the
+            maximum-likelihood estimate does not exist), or when the
+            information's condition number exceeds ``1e10``.
+        """
+        return coef_covariance(self, X, y, sample_weight)[1]
+
+    def summary(self, X, y, sample_weight=None, alpha=0.05):
+        """Coefficients with standard errors, z, p-values and intervals.
+
+        The table statsmodels' ``Logit(...).fit().summary()`` prints, from the
+        covariance of :meth:`coef_covariance` (see there for what it means
+        with a finite ``C``, with sample weights and for more than two
+        classes): ``z = coef / stderr``, two-sided p-values and
+        ``1 - alpha`` intervals from the normal distribution.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        alpha : float in (0, 1), default=0.05
+            The intervals cover ``1 - alpha``.
+
+        Returns
+        -------
+        LogisticSummary
+            Arrays ``coef``, ``stderr``, ``z``, ``p_value``, ``conf_int``
+            (intercept first, statsmodels' order); ``str()`` is a text
+            table, ``to_frame()`` a pandas DataFrame.
+
+        Warns
+        -----
+        InferenceWarning
+            As :meth:`coef_covariance`.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from skgraph import LogisticRegressionGraph
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = X[:, :3]
+        >>> clf = LogisticRegressionGraph(C=np.inf, solver="newton-cholesky",
+        ...                               tol=1e-10).fit(X, y)
+        >>> table = clf.summary(X, y)
+        >>> table.names
+        ['const', 'x1', 'x2', 'x3']
+        >>> table.stderr.round(3)
+        array([1.961, 0.996, 0.045, 0.155])
+        """
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}.")
+        params, covariance, names = coef_covariance(self, X, y, sample_weight)
+        return LogisticSummary(params, covariance, names, self.classes_, alpha)
 
     # -- the model's parameters, read from (and written into) the graph ---------
     def _fitted_network(self):
@@ -573,6 +693,14 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
 
 _NOT_FITTED = "Estimator, %%(name)s, must be fitted before %s."
+
+
+def _hessian_option(solver, network, X, sample_weight, l2_strength):
+    """``{"hessian": ...}`` for ``solver="newton-cholesky"``, else ``{}``."""
+    if solver != "newton-cholesky":
+        return {}
+    hessian = LinearModelHessian(network, X, sample_weight, l2_strength)
+    return {"hessian": hessian}
 
 
 def _sparse_interface(matrix):

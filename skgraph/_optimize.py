@@ -27,6 +27,7 @@ import numpy as np
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from skgraph._newton import newton_cholesky
 from skgraph._objectives import GraphObjective  # noqa: F401 (its old home)
 from skgraph.ops import L1Penalty
 
@@ -38,12 +39,13 @@ __all__ = [
     "SOLVERS",
 ]
 
-#: The full-batch solvers :func:`minimize` knows.
-SOLVERS = ("lbfgs", "cg", "gd", "newton-cg")
+#: The full-batch solvers :func:`minimize` knows ("newton-cholesky" needs a
+#: ``hessian``: the linear model's, see :mod:`skgraph._newton`).
+SOLVERS = ("lbfgs", "cg", "gd", "newton-cg", "newton-cholesky")
 #: The solvers that handle an L1 term and sign constraints.
 NONSMOOTH_SOLVERS = ("lbfgs", "gd")
 #: The solvers that need the objective's Hessian-vector products (in memory).
-SECOND_ORDER_SOLVERS = ("newton-cg",)
+SECOND_ORDER_SOLVERS = ("newton-cg", "newton-cholesky")
 #: Most L-BFGS-B runs of one fit with an L1 term or bounds (see _split_lbfgs).
 _MAX_RESTARTS = 20
 #: The split L-BFGS-B's last step, relative to the largest weight, is at most
@@ -55,8 +57,8 @@ def check_in_memory_solver(solver, distributed):
     """Refuse a second-order solver on Dask arrays, before any work is done."""
     if distributed and solver in SECOND_ORDER_SOLVERS:
         raise ValueError(
-            f"solver={solver!r} cannot fit Dask arrays: its Hessian-vector "
-            "products run on in-memory data. Use solver='lbfgs', 'cg' or 'gd', "
+            f"solver={solver!r} cannot fit Dask arrays: its second-order "
+            "steps (Hessian-vector products, the Hessian) run on in-memory data. Use solver='lbfgs', 'cg' or 'gd', "
             "or compute the arrays into memory first."
         )
 
@@ -725,6 +727,60 @@ def _proximal_step(fun, term, point, step, *, auto, n_fev, max_fun):
     return candidate, f_new, g_new, step, n_fev
 
 
+def _lbfgs_options(tol, max_iter, max_fun, options):
+    """scikit-learn's L-BFGS-B options for LogisticRegression, then ``options``."""
+    return {
+        "maxiter": max_iter,
+        "maxfun": max_fun,
+        "maxls": 50,
+        "gtol": tol,
+        "ftol": 64 * np.finfo(float).eps,
+        **(options or {}),
+    }
+
+
+def _newton(fun, theta0, hessian, monitor, tol, max_iter, lbfgs_options):
+    """``"newton-cholesky"``, with L-BFGS-B (``lbfgs_options``) as its fallback."""
+    if hessian is None:
+        raise ValueError("solver='newton-cholesky' needs the objective's hessian.")
+
+    def fallback(theta, iterations_left):
+        options = {**lbfgs_options, "maxiter": iterations_left}
+        return _scipy_minimize(fun, theta, "L-BFGS-B", monitor, options)
+
+    eps = 16 * np.finfo(hessian.X.dtype).eps
+    theta, loss, n_iter, converged, lbfgs = newton_cholesky(
+        fun,
+        theta0,
+        hessian,
+        monitor,
+        tol=tol,
+        max_iter=max_iter,
+        eps=eps,
+        fallback=fallback,
+    )
+    if lbfgs is not None:
+        message, status = "L-BFGS-B (fallback): " + lbfgs.message, lbfgs.status
+    elif converged:
+        message, status = "Converged: gradient and Newton decrement below tol.", 0
+    else:
+        message, status = (
+            f"Newton solver did not converge after {n_iter} iterations.",
+            1,
+        )
+    return OptimizeResult(
+        theta=theta,
+        loss=float(loss),
+        n_iter=n_iter,
+        n_fev=getattr(fun, "n_calls", 0),
+        loss_curve=monitor.loss_curve,
+        converged=converged and not monitor.stopped,
+        stopped=monitor.stopped,
+        message=message,
+        status=status,
+    )
+
+
 def minimize(
     fun,
     theta0,
@@ -742,6 +798,7 @@ def minimize(
     penalized=None,
     nonnegative=False,
     hessp=None,
+    hessian=None,
 ):
     """Minimise ``fun: theta -> (loss, grad)`` with a full-batch solver.
 
@@ -757,9 +814,12 @@ def minimize(
         Returns the loss (float) and its gradient (1-D float64 array).
     theta0 : ndarray of shape (n_parameters,)
         The starting point.
-    solver : {"lbfgs", "cg", "gd", "newton-cg"}, default="lbfgs"
+    solver : {"lbfgs", "cg", "gd", "newton-cg", "newton-cholesky"}, \
+            default="lbfgs"
         ``"lbfgs"``: scipy's L-BFGS-B with scikit-learn's options
         (``gtol=tol``, ``ftol=64 * eps``, ``maxls=50``, ``maxfun=max_fun``).
+        ``"newton-cholesky"``: Newton steps with the full ``hessian``
+        (:func:`skgraph._newton.newton_cholesky`), L-BFGS-B as fallback.
         ``"cg"``: scipy's nonlinear conjugate gradients (``gtol=tol``).
         ``"gd"``: gradient descent, stopping when the gradient norm is at
         most ``tol``. ``"newton-cg"``: scipy's Newton-CG (or trust-ncg,
@@ -792,6 +852,8 @@ def minimize(
         ``hessp(theta, v)``: the Hessian of ``fun`` at ``theta`` times ``v``;
         by default ``fun.hessp`` (a :class:`GraphObjective` has one). Needed
         by ``"newton-cg"`` only.
+    hessian : LinearModelHessian, optional
+        ``theta -> (H, warning)``, needed by ``"newton-cholesky"``.
 
     Returns
     -------
@@ -809,15 +871,10 @@ def minimize(
             f"use one of {NONSMOOTH_SOLVERS}."
         )
     term = _Nonsmooth(l1, slice(None) if penalized is None else penalized, nonnegative)
-    if solver == "lbfgs":
-        options = {
-            "maxiter": max_iter,
-            "maxfun": max_fun,
-            "maxls": 50,
-            "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
-            **(options or {}),
-        }
+    if solver in ("lbfgs", "newton-cholesky"):
+        options = _lbfgs_options(tol, max_iter, max_fun, options)
+        if solver == "newton-cholesky":
+            return _newton(fun, theta0, hessian, monitor, tol, max_iter, options)
         if nonsmooth:
             return _split_lbfgs(
                 fun, theta0, monitor, term, tol=tol, max_iter=max_iter, options=options

@@ -38,6 +38,7 @@ CONFIGURATIONS = [
     LogisticRegressionGraph(),
     LogisticRegressionGraph(solver="cg"),
     LogisticRegressionGraph(solver="newton-cg"),
+    LogisticRegressionGraph(solver="newton-cholesky"),
     LogisticRegressionGraph(solver="gd", max_iter=1000),
     LogisticRegressionGraph(solver="gd", learning_rate=0.5, max_iter=2000),
     LogisticRegressionGraph(class_weight="balanced"),

@@ -125,9 +125,11 @@ def test_verbose_reports_progress(capsys):
 
 def test_unknown_solver():
     fun, optimum, _ = _quadratic()
-    assert SOLVERS == ("lbfgs", "cg", "gd", "newton-cg")
+    assert SOLVERS == ("lbfgs", "cg", "gd", "newton-cg", "newton-cholesky")
     with pytest.raises(ValueError, match="solver"):
         minimize(fun, np.zeros(optimum.size), "newton")
+    with pytest.raises(ValueError, match="newton-cholesky.*hessian"):
+        minimize(fun, np.zeros(optimum.size), "newton-cholesky")
 
 
 def test_scipy_options_override_defaults():
