@@ -30,6 +30,11 @@ table is the peak of memory allocated during a fit on the largest problem
 traced).
 
 PyTorch is optional (``pip install torch``); without it its columns say so.
+So is JAX (``pip install jax``, see ``jax_contenders.py``): the same network
+and Adam with the epoch as one jitted ``lax.scan``, XLA on one thread. The
+adam table gives CPU time with wall time in brackets for every contender
+(JAX keeps a runtime thread beside its compute thread), and the wall time of
+JAX's first fit, which compiles, apart from the medians.
 
 Usage::
 

@@ -93,7 +93,11 @@ def test_logistic_float32_on_dask_is_the_in_memory_float32_model(client):
     memory = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sw)
     dist = LogisticRegressionGraph(**params).fit(*as_dask(X, y), sample_weight=sw)
     assert dist.coef_.dtype == memory.coef_.dtype == np.float32
-    np.testing.assert_allclose(dist.coef_, memory.coef_, rtol=1e-6)
+    # In memory, L-BFGS starts in float32 before its float64 polish; on Dask
+    # it solves in float64 throughout: the same optimum, to the solve's
+    # tolerance (a float32 rounding of the largest coefficient is coarser).
+    scale = np.abs(memory.coef_).max()
+    np.testing.assert_allclose(dist.coef_, memory.coef_, rtol=1e-6, atol=1e-6 * scale)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "gd"])
