@@ -58,8 +58,9 @@ def check_in_memory_solver(solver, distributed):
     if distributed and solver in SECOND_ORDER_SOLVERS:
         raise ValueError(
             f"solver={solver!r} cannot fit Dask arrays: its second-order "
-            "steps (Hessian-vector products, the Hessian) run on in-memory data. Use solver='lbfgs', 'cg' or 'gd', "
-            "or compute the arrays into memory first."
+            "steps (Hessian-vector products, the Hessian) run on in-memory "
+            "data. Use solver='lbfgs', 'cg' or 'gd', or compute the arrays "
+            "into memory first."
         )
 
 
