@@ -280,7 +280,9 @@ def test_no_warning_on_a_converged_default_fit():
     X, y = _digits(100)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        GraphClassifier([Dense(8)], solver="lbfgs", max_iter=500, alpha=1.0).fit(X, y)
+        GraphClassifier(
+            [Dense(8)], solver="lbfgs", max_iter=500, alpha=1.0, random_state=0
+        ).fit(X, y)
 
 
 # -- GraphRegressor -------------------------------------------------------------------
