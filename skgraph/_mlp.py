@@ -260,11 +260,6 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             dtype=dtype,
         )
 
-    def _network_dtype(self, dtype):
-        # The full-batch solvers need float64 to reach scikit-learn's optimum
-        # (which it computes in float64); float32 X is not copied for that.
-        return dtype if self.solver in _STOCHASTIC else np.float64
-
     def _initialize_parameters(self, network, random_state):
         """Glorot uniform, as scikit-learn's MLP (the same draws, in order)."""
         factor = 2.0 if self.activation == "logistic" else 6.0

@@ -293,19 +293,6 @@ def test_same_optimum_as_sklearn_lbfgs():
     assert_same_parameters(ours, theirs, rtol=1e-4, atol=1e-6)
 
 
-def test_float32_lbfgs_reaches_the_float64_optimum():
-    # scikit-learn fits float32 data with float64 weights; so does the graph
-    # (a float64 network over the float32 X), and stores float32 weights.
-    X, y = make_data("multiclass", n_samples=80)
-    X32 = X.astype(np.float32)
-    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", alpha=1.0, tol=1e-10)
-    params.update(activation="tanh", max_iter=3000, random_state=0)
-    ours = MLPClassifierGraph(**params).fit(X32, y)
-    theirs = MLPClassifier(**params).fit(X32.astype(np.float64), y)
-    assert ours.graph_.dtype == np.float32
-    assert_same_parameters(ours, theirs, rtol=1e-4)
-
-
 @pytest.mark.parametrize(
     ("solver", "container"), [("lbfgs", np.asarray), ("cg", sp.csr_matrix)]
 )
@@ -323,8 +310,10 @@ def test_float32_full_batch_fit_holds_no_float64_copy_of_X(solver, container):
         tracemalloc.stop()
     assert peak < 0.4 * 8 * X.size  # a float64 copy of X would be 16 MB
     assert est.graph_.dtype == np.float32
+    # The full-batch solvers fit float32 data in float32: close to the
+    # float64 fit to float32's resolution, not to float64's.
     reference = quiet_fit(clone(est), X.astype(np.float64), y)
-    assert_same_parameters(est, reference, rtol=1e-5)
+    assert_same_parameters(est, reference, rtol=1e-3)
 
 
 @pytest.mark.slow
