@@ -742,24 +742,6 @@ def test_huber_is_half_the_squared_error_inside_delta_and_rejects_bad_delta():
 # -- regression losses --------------------------------------------------------------
 
 
-@st.composite
-def regression_targets(draw, nonnegative=False):
-    n, k = draw(side), draw(side)
-    z = draw(arrays((n, k), st.floats(-3.0, 3.0)))
-    y = draw(arrays((n, k), st.floats(0.0, 5.0) if nonnegative else finite))
-    w = draw(arrays((n,), weights))
-    return z, y, w
-
-
-def _naive_squared_error(z, y):
-    return 0.5 * ((z - y) ** 2).sum(axis=1)
-
-
-def _naive_poisson(z, y):
-    prediction = np.exp(z)
-    return (xlogy(y, y / prediction) - y + prediction).sum(axis=1)
-
-
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize(
     ("loss", "targets", "naive"),
