@@ -83,6 +83,13 @@ REGRESSION_PROBLEMS = [
 ]
 
 
+#: (label, loader, estimator) of the whole-fit float32 comparison.
+FIT_PROBLEMS = [
+    ("digits 1,797 x 64", "digits", MLPClassifierGraph),
+    ("regression 5,000 x 50", (5_000, 50), MLPRegressorGraph),
+]
+
+
 def load(spec):
     """Features (float64) and labels of one problem."""
     if spec == "digits":
@@ -183,9 +190,11 @@ def torch_adam(n_epochs):
     return fit
 
 
-def jax_adam(n_epochs):
+def jax_adam(n_epochs, regression=False):
     """The same network and Adam in JAX: a jitted ``lax.scan`` per epoch."""
-    model = jax_contenders.JaxMLPAdam(HIDDEN, BATCH, ALPHA, n_epochs)
+    model = jax_contenders.JaxMLPAdam(
+        HIDDEN, BATCH, ALPHA, n_epochs, regression=regression
+    )
     return model.fit
 
 
@@ -196,10 +205,13 @@ def contenders(solver, n_iter, regression=False):
             "layers": layers_adam(n_iter),
         }
     if regression:
-        return {
+        found = {
             "graph": sklearn_like(MLPRegressorGraph, solver, n_iter),
             "sklearn": sklearn_like(MLPRegressor, solver, n_iter),
         }
+        if solver == "adam" and jax_contenders.jax is not None:
+            found["jax"] = jax_adam(n_iter, regression=True)
+        return found
     found = {
         "graph": sklearn_like(MLPClassifierGraph, solver, n_iter),
         "sklearn": sklearn_like(MLPClassifier, solver, n_iter),
@@ -288,7 +300,17 @@ def main():
     parser.add_argument(
         "--layers-only", action="store_true", help="only the layer API's table"
     )
+    parser.add_argument(
+        "--float32-fits",
+        type=int,
+        metavar="MAX_ITER",
+        help="only whole lbfgs fits, float32 against float64, up to MAX_ITER",
+    )
     args = parser.parse_args()
+    if args.float32_fits:
+        with threadpool_limits(limits=1):
+            float32_fit_table(args.repeats, args.float32_fits)
+        return
     if args.layers_only:
         with threadpool_limits(limits=1):
             layers_table(args.repeats, args.quick)
@@ -316,34 +338,8 @@ def main():
                 adam = per_step("adam", X, y, *epochs, args.repeats)
                 lbfgs = per_step("lbfgs", X, y, *iterations, args.repeats)
                 adam_rows.append(_adam_row(label, dtype, adam, ratios))
-                lbfgs_rows.append(
-                    f"| {label} | {np.dtype(dtype).name} | "
-                    f"{_ms(lbfgs['graph']['cpu'])} | {_ms(lbfgs['sklearn']['cpu'])} | "
-                    f"{_ratio(lbfgs['graph']['cpu'], lbfgs['sklearn']['cpu'])} |"
-                )
-        print(
-            "Adam, milliseconds per epoch (batch 200, 100 ReLU units): CPU "
-            "time (wall time in brackets); `first`: the wall time of the first "
-            "fit (JAX compiles then), outside the medians\n"
-        )
-        print(
-            "| problem | dtype | graph | sklearn | torch | jax | jax first "
-            "| graph/sklearn | graph/torch | graph/jax CPU | graph/jax wall |"
-        )
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        print("\n".join(adam_rows))
-        print(
-            "\n"
-            + "; ".join(
-                f"{name}: median {statistics.median(values):.2f}, "
-                f"worst {max(values):.2f}"
-                for name, values in ratios.items()
-            )
-        )
-        print("\nL-BFGS, milliseconds per iteration (CPU time)\n")
-        print("| problem | dtype | graph | sklearn | graph/sklearn |")
-        print("|---|---|---:|---:|---:|")
-        print("\n".join(lbfgs_rows))
+                lbfgs_rows.append(_lbfgs_row(label, dtype, lbfgs))
+        _print_tables(adam_rows, lbfgs_rows, ratios)
 
         regression_tables(args.repeats, args.quick)
         layers_table(args.repeats, args.quick)
@@ -358,6 +354,41 @@ def main():
             sk = peak_memory(sklearn_like(MLPClassifier, solver, n_iter), X, y)
             row = [solver, f"{graph / 2**20:.1f}", f"{sk / 2**20:.1f}"]
             print("| " + " | ".join(row) + f" | {graph / sk:.2f} |")
+
+
+def _print_tables(adam_rows, lbfgs_rows, ratios):
+    """The adam table with its median ratios, then the lbfgs table."""
+    print(
+        "Adam, milliseconds per epoch (batch 200, 100 ReLU units): CPU "
+        "time (wall time in brackets); `first`: the wall time of the first "
+        "fit (JAX compiles then), outside the medians\n"
+    )
+    print(
+        "| problem | dtype | graph | sklearn | torch | jax | jax first "
+        "| graph/sklearn | graph/torch | graph/jax CPU | graph/jax wall |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(adam_rows))
+    print(
+        "\n"
+        + "; ".join(
+            f"{name}: median {statistics.median(values):.2f}, worst {max(values):.2f}"
+            for name, values in ratios.items()
+        )
+    )
+    print("\nL-BFGS, milliseconds per iteration (CPU time)\n")
+    print("| problem | dtype | graph | sklearn | graph/sklearn |")
+    print("|---|---|---:|---:|---:|")
+    print("\n".join(lbfgs_rows))
+
+
+def _lbfgs_row(label, dtype, lbfgs):
+    """One row of the lbfgs table."""
+    graph, sklearn = lbfgs["graph"]["cpu"], lbfgs["sklearn"]["cpu"]
+    return (
+        f"| {label} | {np.dtype(dtype).name} | {_ms(graph)} | {_ms(sklearn)} "
+        f"| {_ratio(graph, sklearn)} |"
+    )
 
 
 def _adam_row(label, dtype, adam, ratios):
@@ -386,32 +417,63 @@ def _adam_row(label, dtype, adam, ratios):
 
 
 def regression_tables(repeats, quick):
-    """MLPRegressorGraph beside MLPRegressor: adam per epoch, lbfgs per iteration."""
+    """MLPRegressorGraph beside MLPRegressor (and JAX): the classifier's tables."""
     problems = REGRESSION_PROBLEMS[:1] if quick else REGRESSION_PROBLEMS
-    rows, ratios = [], []
+    adam_rows, lbfgs_rows, ratios = [], [], {}
     for label, spec, epochs, iterations in problems:
         X64, y = load_regression(spec)
         for dtype in (np.float64, np.float32):
             X = X64.astype(dtype)
-            for solver, steps in (("adam", epochs), ("lbfgs", iterations)):
-                times = per_step(solver, X, y, *steps, repeats, regression=True)
-                times = {name: clocks["cpu"] for name, clocks in times.items()}
-                ratio = times["graph"] / times["sklearn"]
-                ratios.append(ratio)
-                rows.append(
-                    f"| {label} | {np.dtype(dtype).name} | {solver} | "
-                    f"{_ms(times['graph'])} | {_ms(times['sklearn'])} | "
-                    f"{ratio:.2f} |"
+            adam = per_step("adam", X, y, *epochs, repeats, regression=True)
+            lbfgs = per_step("lbfgs", X, y, *iterations, repeats, regression=True)
+            adam_rows.append(_adam_row(label, dtype, adam, ratios))
+            lbfgs_rows.append(_lbfgs_row(label, dtype, lbfgs))
+    print("\nRegressor (squared error, one output, 100 ReLU units)")
+    _print_tables(adam_rows, lbfgs_rows, ratios)
+
+
+def float32_fit_table(repeats, max_iter):
+    """Whole ``lbfgs`` fits of float32 data against float64 data (the same
+    values), to scikit-learn's default ``tol``: CPU seconds per fit,
+    iterations and milliseconds per iteration, medians of alternating
+    repeats. A float32 fit solves in float32, then polishes in float64."""
+    rows = []
+    for label, spec, cls in FIT_PROBLEMS:
+        X, y = load(spec) if cls is MLPClassifierGraph else load_regression(spec)
+        X32 = X.astype(np.float32)
+        data = {"float64": X32.astype(np.float64), "float32": X32}
+        seconds, n_iter = {name: [] for name in data}, {}
+        for repeat in range(repeats):
+            for name in sorted(data, reverse=repeat % 2 == 1):
+                estimator = cls(
+                    hidden_layer_sizes=(HIDDEN,),
+                    alpha=ALPHA,
+                    solver="lbfgs",
+                    max_iter=max_iter,
+                    random_state=0,
                 )
-    print("\nRegressor (squared error, 100 ReLU units), milliseconds per epoch")
-    print("(adam, batch 200) or per iteration (lbfgs)\n")
-    print("| problem | dtype | solver | graph | sklearn | graph/sklearn |")
-    print("|---|---|---|---:|---:|---:|")
-    print("\n".join(rows))
+                gc.collect()
+                start = time.process_time()
+                n_iter[name] = _fit(estimator, data[name], y)
+                seconds[name].append(time.process_time() - start)
+        cells = []
+        for name in ("float64", "float32"):
+            fit = statistics.median(seconds[name])
+            cells += [str(n_iter[name]), f"{fit:.2f}", _ms(fit / n_iter[name])]
+        ratio = statistics.median(seconds["float32"]) / statistics.median(
+            seconds["float64"]
+        )
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {ratio:.2f} |")
     print(
-        f"\nRegressor median graph/sklearn: {statistics.median(ratios):.2f} "
-        f"(worst {max(ratios):.2f})"
+        f"\nWhole lbfgs fits (tol=1e-4, max_iter={max_iter}), float32 against "
+        "float64 data: iterations, CPU seconds per fit, ms per iteration\n"
     )
+    print(
+        "| problem | f64 n_iter | f64 s | f64 ms/iter | f32 n_iter | f32 s "
+        "| f32 ms/iter | f32/f64 per fit |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
 
 
 def layers_table(repeats, quick):

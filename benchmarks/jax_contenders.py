@@ -7,10 +7,11 @@
   scipy L-BFGS-B with scikit-learn's options (``gtol=tol``, ``ftol=64 *
   eps``, ``maxls=50``).
 * :class:`JaxMLPAdam`: one hidden layer of ReLU units, softmax
-  cross-entropy, the L2 term ``alpha / (2 * batch) * ||W||^2`` of
-  scikit-learn's MLP and its Adam; an epoch is one jitted ``lax.scan`` over
-  the shuffled mini-batches (a partial last batch gets its own jitted step,
-  as scikit-learn trains on it too).
+  cross-entropy (or, with ``regression=True``, the squared error
+  ``0.5 * mean((y - f) ** 2)`` of ``MLPRegressor``), the L2 term
+  ``alpha / (2 * batch) * ||W||^2`` of scikit-learn's MLP and its Adam; an
+  epoch is one jitted ``lax.scan`` over the shuffled mini-batches (a partial
+  last batch gets its own jitted step, as scikit-learn trains on it too).
 
 JAX is optional (``pip install jax``): :data:`jax` is ``None`` without it.
 Importing this module pins XLA to one thread (``XLA_FLAGS``, set before JAX
@@ -109,20 +110,32 @@ class JaxLogisticRegression:
         return self
 
 
-def _mlp_loss(params, X, Y, penalty):
+def _cross_entropy(Z, Y):
+    """Softmax cross-entropy of the logits ``Z``, averaged over the rows."""
+    return jnp.mean(jax.nn.logsumexp(Z, axis=1) - jnp.sum(Y * Z, axis=1))
+
+
+def _squared_error(Z, Y):
+    """scikit-learn's MLPRegressor loss: ``0.5 * mean((y - f) ** 2)``.
+
+    Summed over the outputs (the gradient scikit-learn follows with several).
+    """
+    return 0.5 * jnp.mean(jnp.sum((Y - Z) ** 2, axis=1))
+
+
+def _mlp_loss(params, X, Y, penalty, data_loss):
     W1, b1, W2, b2 = params
     H = jnp.maximum(X @ W1 + b1, 0.0)
     Z = H @ W2 + b2
-    loss = jnp.mean(jax.nn.logsumexp(Z, axis=1) - jnp.sum(Y * Z, axis=1))
-    return loss + penalty * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
+    return data_loss(Z, Y) + penalty * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
 
 
-def _adam_step(state, batch, alpha, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+def _adam_step(state, batch, alpha, data_loss, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     """One Adam step of scikit-learn's MLP on ``batch = (X, Y)``."""
     params, m, v, t = state
     X, Y = batch
     penalty = alpha / (2 * X.shape[0])
-    loss, grads = jax.value_and_grad(_mlp_loss)(params, X, Y, penalty)
+    loss, grads = jax.value_and_grad(_mlp_loss)(params, X, Y, penalty, data_loss)
     t = t + 1
     m = [b1 * a + (1 - b1) * g for a, g in zip(m, grads, strict=True)]
     v = [b2 * a + (1 - b2) * g * g for a, g in zip(v, grads, strict=True)]
@@ -133,28 +146,42 @@ def _adam_step(state, batch, alpha, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     return (params, m, v, t), loss * X.shape[0]
 
 
-def _epoch(state, X, Y, alpha):
+def _epoch(state, X, Y, alpha, data_loss):
     """``lax.scan`` of Adam steps over batches ``X``: (n_batches, batch, d)."""
-    return jax.lax.scan(lambda s, b: _adam_step(s, b, alpha), state, (X, Y))
+    return jax.lax.scan(lambda s, b: _adam_step(s, b, alpha, data_loss), state, (X, Y))
 
 
 if jax is not None:
-    _jit_epoch = jax.jit(_epoch)
-    _jit_step = jax.jit(_adam_step)
+    # The loss function is part of the compiled program (one per loss).
+    _jit_epoch = jax.jit(_epoch, static_argnames="data_loss")
+    _jit_step = jax.jit(_adam_step, static_argnames="data_loss")
 
 
 class JaxMLPAdam:
-    """``n_epochs`` of Adam on a one-hidden-layer ReLU MLP, batches of ``batch``."""
+    """``n_epochs`` of Adam on a one-hidden-layer ReLU MLP, batches of ``batch``.
 
-    def __init__(self, hidden, batch, alpha, n_epochs, seed=0):
+    A classifier (softmax cross-entropy over ``y``'s classes, as
+    ``MLPClassifier``) or, with ``regression=True``, a regressor (squared
+    error over ``y``'s columns, identity output, as ``MLPRegressor``).
+    """
+
+    def __init__(self, hidden, batch, alpha, n_epochs, seed=0, regression=False):
         self.hidden, self.batch, self.alpha = hidden, batch, alpha
-        self.n_epochs, self.seed = n_epochs, seed
+        self.n_epochs, self.seed, self.regression = n_epochs, seed, regression
+
+    def _targets(self, y, dtype):
+        """The output layer's targets: one-hot classes, or ``y`` as columns."""
+        if self.regression:
+            return np.asarray(y, dtype=dtype).reshape(len(y), -1)
+        return np.eye(int(y.max()) + 1, dtype=dtype)[y]
 
     def fit(self, X, y):
         rng = np.random.default_rng(self.seed)
         n, d = X.shape
-        k = int(y.max()) + 1
         dtype = X.dtype
+        Y = self._targets(y, dtype)
+        k = Y.shape[1]
+        data_loss = _squared_error if self.regression else _cross_entropy
         sizes = [(d, self.hidden), (self.hidden,), (self.hidden, k), (k,)]
         bound = [np.sqrt(6.0 / (d + self.hidden)), np.sqrt(6.0 / (self.hidden + k))]
         params = [
@@ -163,7 +190,6 @@ class JaxMLPAdam:
         ]
         zeros = [jnp.zeros_like(p) for p in params]
         state = (params, zeros, list(zeros), jnp.asarray(0, dtype=dtype))
-        Y = np.eye(k, dtype=dtype)[y]
         full = (n // self.batch) * self.batch
         for _ in range(self.n_epochs):
             order = rng.permutation(n)
@@ -174,9 +200,12 @@ class JaxMLPAdam:
                 Xs[:full].reshape(*shape, d),
                 Ys[:full].reshape(*shape, k),
                 self.alpha,
+                data_loss=data_loss,
             )
             if full < n:
-                state, last = _jit_step(state, (Xs[full:], Ys[full:]), self.alpha)
+                state, last = _jit_step(
+                    state, (Xs[full:], Ys[full:]), self.alpha, data_loss=data_loss
+                )
             jax.block_until_ready(state)
         self.params_ = state[0]
         return self.n_epochs

@@ -37,6 +37,10 @@ __all__ = ["MLPClassifierGraph"]
 _STOCHASTIC = ("sgd", "adam")
 # scipy's own L-BFGS-B defaults, which scikit-learn's MLP keeps.
 _LBFGS_OPTIONS = {"ftol": 2.2204460492503131e-09, "maxls": 20}
+# The float64 polish of a float32 fit (see _fit_full_batch) stops on tol,
+# not on scipy's ftol: its L-BFGS starts with an empty memory, whose first
+# short steps near the optimum would pass for convergence under ftol.
+_LBFGS_POLISH_OPTIONS = {**_LBFGS_OPTIONS, "ftol": 64 * np.finfo(float).eps}
 # "cg" stops on the Euclidean norm of the gradient, as "gd" does.
 _CG_OPTIONS = {"norm": 2}
 # A network's objective is not convex: a trust region handles the directions
@@ -294,13 +298,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             return self._fit_stochastic(
                 network, data, random_state, incremental, callback
             )
-        widest = max(W.shape[1] for W in network.weights)
-        objective = self._full_batch_objective(
-            network, data, block_size=max(1, _BLOCK_ELEMENTS // widest)
-        )
-        self._fit_full_batch(network, objective, data.X.shape[0], callback)
-        if data.distributed:
-            objective.close()
+        self._fit_full_batch(network, data, callback)
         return None
 
     def _store_fit(self, network, data, result):
@@ -324,9 +322,45 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             )
 
     # -- the solvers ----------------------------------------------------------------
-    def _fit_full_batch(self, network, objective, n_samples, callback):
-        graph = network.graph
-        solver = FullBatchSolver(
+    def _fit_full_batch(self, network, data, callback):
+        """Train ``network`` on the whole of ``data`` with a full-batch solver.
+
+        A float32 network (float32 data) is trained to scikit-learn's
+        optimum, which it computes in float64: the solver runs on the
+        float32 objective first (float32 products, half the memory traffic),
+        then polishes on the float64 objective of a float64 copy of the
+        network over the same float32 ``X`` (widened a block at a time by
+        :class:`~skgraph.ops.Affine`, never copied whole), which decides
+        convergence; see :meth:`FullBatchSolver.solve_polished`. On Dask
+        data, on the float64 objective only. The result is stored in
+        ``network``, in its own dtype.
+        """
+        solver = self._full_batch_solver()
+        fine = network
+        if network.graph.dtype != np.float64:
+            fine = self._recast(network, np.float64)
+        objective = self._blocked_objective(fine, data)
+        theta0 = fine.graph.theta.copy()
+        if fine is network or data.distributed:
+            result = solver.solve(objective, theta0, callback)
+        else:
+            coarse = self._blocked_objective(network, data)
+            polish = _LBFGS_POLISH_OPTIONS if self.solver == "lbfgs" else None
+            result = solver.solve_polished(coarse, objective, theta0, callback, polish)
+        if data.distributed:
+            objective.close()
+        network.graph.set_flat(result.theta)
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self.t_ += result.n_iter * data.X.shape[0]
+        state = self._state
+        state.loss_curve.extend(result.loss_curve)
+        if state.best_loss is None or state.validation_scores is not None:
+            state.best_loss = np.inf  # a full-batch fit after early stopping
+        state.best_loss = min([state.best_loss, *result.loss_curve])
+
+    def _full_batch_solver(self):
+        return FullBatchSolver(
             self.solver,
             step_name=self._step_parameter,
             tol=self.tol,
@@ -340,16 +374,13 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             }.get(self.solver),
             verbose=self.verbose,
         )
-        result = solver.solve(objective, graph.theta, callback)
-        graph.set_flat(result.theta)
-        self.n_iter_ = result.n_iter
-        self.loss_ = result.loss
-        self.t_ += result.n_iter * n_samples
-        state = self._state
-        state.loss_curve.extend(result.loss_curve)
-        if state.best_loss is None or state.validation_scores is not None:
-            state.best_loss = np.inf  # a full-batch fit after early stopping
-        state.best_loss = min([state.best_loss, *result.loss_curve])
+
+    def _blocked_objective(self, network, data):
+        """The full-batch objective of ``network``, over blocks of rows whose
+        widest layer holds at most ``_BLOCK_ELEMENTS`` values."""
+        widest = max(W.shape[1] for W in network.weights)
+        block_size = max(1, _BLOCK_ELEMENTS // widest)
+        return self._full_batch_objective(network, data, block_size)
 
     def _new_optimizer(self, graph):
         n, dtype = graph.n_parameters, graph.dtype

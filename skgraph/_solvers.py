@@ -102,14 +102,22 @@ class FullBatchSolver:
         self._warn_if_not_converged(result)
         return result
 
-    def solve_polished(self, coarse, objective, theta0, callback=None):
+    def solve_polished(
+        self, coarse, objective, theta0, callback=None, polish_options=None
+    ):
         """Minimise ``coarse`` (fast, float32), then polish on ``objective``.
 
         The fine ``objective`` (float64) starts where the coarse solve
         stopped, with the iterations left, and decides convergence: a coarse
         solve that met ``tol`` costs one more evaluation, one stopped by its
         rounding (line searches that cannot see a decrease) is finished in
-        float64. One warning at most, for the two solves together.
+        float64. A coarse solve that used up ``max_iter`` without converging
+        is not polished (no iteration is left). The polish gets the
+        evaluations left too (``max_fun``). One warning at most, for the two
+        solves together.
+
+        ``polish_options`` replace the scipy ``options`` of the polish
+        (e.g. a tighter ``ftol`` for an L-BFGS that starts afresh there).
 
         Returns
         -------
@@ -120,14 +128,15 @@ class FullBatchSolver:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             first = self.solve(coarse, theta0, callback)
-            if first.stopped:
-                return first
-            done = first.n_iter
-            self.options["max_iter"] = max_iter - done
-            try:
-                second = self.solve(objective, first.theta, _shifted(callback, done))
-            finally:
-                self.options["max_iter"] = max_iter
+        done = first.n_iter
+        if first.stopped or (done >= max_iter and not first.converged):
+            self._warn_if_not_converged(first)
+            return first
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            second = self._solve_with_budget_left(
+                objective, first, callback, polish_options
+            )
         result = replace(
             second,
             n_iter=done + second.n_iter,
@@ -136,6 +145,20 @@ class FullBatchSolver:
         )
         self._warn_if_not_converged(result)
         return result
+
+    def _solve_with_budget_left(self, objective, first, callback, polish_options):
+        """``solve`` from where ``first`` stopped, with the iterations (and
+        evaluations, where limited) that ``first`` left."""
+        saved = dict(self.options)
+        self.options["max_iter"] = saved.get("max_iter", 100) - first.n_iter
+        if polish_options is not None:
+            self.options["options"] = polish_options
+        if "max_fun" in saved:
+            self.options["max_fun"] = max(1, saved["max_fun"] - first.n_fev)
+        try:
+            return self.solve(objective, first.theta, _shifted(callback, first.n_iter))
+        finally:
+            self.options = saved
 
     def _warn_if_not_converged(self, result):
         """scikit-learn's ConvergenceWarning, plus the advice for this fit.

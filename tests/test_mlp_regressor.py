@@ -2,13 +2,14 @@
 
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_regression
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor
@@ -17,12 +18,14 @@ from sklearn.preprocessing import StandardScaler
 from test_mlp import (
     assert_allclose_to_scale,
     assert_same_parameters,
+    one_unit_data,
     quiet_fit,
     random_weights,
 )
 
-from skgraph import MLPRegressorGraph, check_gradients
+from skgraph import GraphRegressor, MLPRegressorGraph, check_gradients
 from skgraph._objectives import FullBatchObjective
+from skgraph.layers import Dense
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 SOLVERS = ["lbfgs", "cg", "gd", "sgd", "adam"]
@@ -231,6 +234,30 @@ def test_float32_stays_float32_and_fits_are_bit_identical(solver):
     assert first.predict(X).dtype == np.float32
     assert all(W.dtype == np.float32 for W in first.coefs_)
     assert_array_equal(first.graph_.theta, second.graph_.theta)
+
+
+@pytest.mark.parametrize(
+    ("network", "solver", "tol"),
+    [("mlp", "lbfgs", 1e-10), ("layers", "lbfgs", 1e-10), ("mlp", "cg", 1e-7)],
+)
+def test_float32_full_batch_fit_reaches_sklearn_float64_optimum(network, solver, tol):
+    # scikit-learn computes float32 data in float64; the graph solves in
+    # float32 first, then polishes in float64 over the same float32 X.
+    X, y = one_unit_data(300, "logistic", regression=True)
+    common = dict(alpha=1.0, max_iter=3000, random_state=0)
+    hidden = dict(hidden_layer_sizes=(1,), activation="logistic")
+    theirs = MLPRegressor(**hidden, solver="lbfgs", tol=1e-10, **common)
+    theirs.fit(X.astype(np.float64), y)
+    if network == "mlp":
+        ours = MLPRegressorGraph(**hidden, solver=solver, tol=tol, **common)
+    else:
+        layers = [Dense(1, activation="logistic")]
+        ours = GraphRegressor(layers, solver=solver, tol=tol, **common)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours.fit(X, y)
+    assert ours.graph_.dtype == np.float32
+    assert_same_parameters(ours, theirs, rtol=1e-4)
 
 
 def test_poisson_rejects_negative_targets():

@@ -52,6 +52,75 @@ def test_full_batch_solvers_stop_at_max_iter_and_warn(method):
     assert not result.converged
 
 
+def _counted(objective):
+    """``objective`` that counts its calls (in ``calls``)."""
+
+    def counted(theta):
+        counted.calls += 1
+        return objective(theta)
+
+    counted.calls = 0
+    return counted
+
+
+def _rounded(objective):
+    """``objective`` seen in float32: what a coarse solve works with."""
+
+    def rounded(theta):
+        loss, grad = objective(theta.astype(np.float32).astype(np.float64))
+        return float(np.float32(loss)), grad.astype(np.float32).astype(np.float64)
+
+    return rounded
+
+
+def test_a_polished_solve_finishes_on_the_fine_objective():
+    objective, minimiser, _ = _quadratic(n=20)
+    fine = _counted(objective)
+    solver = FullBatchSolver("lbfgs", tol=1e-10, max_iter=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = solver.solve_polished(_rounded(objective), fine, np.zeros(20))
+    assert fine.calls > 0 and result.converged
+    # float64's resolution of the loss: changes of 1e-14 of it around 0.3
+    np.testing.assert_allclose(result.theta, minimiser, rtol=0, atol=1e-7)
+    assert len(result.loss_curve) == result.n_iter
+    assert solver.options["max_iter"] == 500  # restored after the polish
+
+
+def test_a_coarse_solve_that_used_up_max_iter_is_not_polished():
+    objective, _, _ = _quadratic(n=20)
+    fine = _counted(objective)
+    solver = FullBatchSolver("lbfgs", tol=1e-12, max_iter=2)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        result = solver.solve_polished(_rounded(objective), fine, np.zeros(20))
+    assert fine.calls == 0
+    assert result.n_iter == 2 and not result.converged
+
+
+def test_the_polish_takes_its_own_options_and_the_evaluations_left():
+    objective, _, _ = _quadratic(n=20)
+    seen = []
+    solver = FullBatchSolver(
+        "lbfgs", tol=1e-10, max_iter=500, max_fun=1000, options={"maxls": 20}
+    )
+    original = solver.solve
+
+    def spy(objective, theta0, callback=None):
+        options = solver.options["options"], solver.options["max_fun"]
+        result = original(objective, theta0, callback)
+        seen.append((*options, result.n_fev))
+        return result
+
+    solver.solve = spy
+    solver.solve_polished(
+        _rounded(objective), objective, np.zeros(20), polish_options={"ftol": 0.0}
+    )
+    (coarse_options, coarse_fun, coarse_fev), (polish_options, polish_fun, _) = seen
+    assert coarse_options == {"maxls": 20} and polish_options == {"ftol": 0.0}
+    assert coarse_fun == 1000 and polish_fun == 1000 - coarse_fev
+    assert solver.options["options"] == {"maxls": 20}
+
+
 def test_a_looser_tol_stops_earlier():
     objective, _, A = _quadratic(n=20)
     step = 1.0 / np.linalg.eigvalsh(A).max()
