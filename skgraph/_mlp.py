@@ -668,7 +668,11 @@ class MLPClassifierGraph(_BaseGraphClassifier, _BaseMLPGraph):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (float32 stays float32).
+            Training data. Float32 data gives a float32 model: ``"sgd"`` and
+            ``"adam"`` train it in float32; the full-batch solvers solve in
+            float32, then polish in float64 over the same ``X`` (never
+            copied to float64), reaching the optimum of scikit-learn's
+            float64 computation.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), default=None

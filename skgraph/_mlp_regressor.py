@@ -153,8 +153,9 @@ class MLPRegressorGraph(_BaseGraphRegressor, _BaseMLPGraph):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (float32 stays float32); a Dask array with the
-            full-batch solvers.
+            Training data (float32 data: as in
+            :meth:`MLPClassifierGraph.fit`); a Dask array with the full-batch
+            solvers.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (non-negative for ``loss="poisson"``).
         sample_weight : array-like of shape (n_samples,), default=None
