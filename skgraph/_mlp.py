@@ -37,10 +37,9 @@ __all__ = ["MLPClassifierGraph"]
 _STOCHASTIC = ("sgd", "adam")
 # scipy's own L-BFGS-B defaults, which scikit-learn's MLP keeps.
 _LBFGS_OPTIONS = {"ftol": 2.2204460492503131e-09, "maxls": 20}
-# The float64 polish of a float32 fit (see _fit_full_batch) stops on tol,
-# not on scipy's ftol: its L-BFGS starts with an empty memory, whose first
-# short steps near the optimum would pass for convergence under ftol.
-_LBFGS_POLISH_OPTIONS = {**_LBFGS_OPTIONS, "ftol": 64 * np.finfo(float).eps}
+# The float64 polish of a float32 fit (see _fit_full_batch) applies ftol
+# only once its L-BFGS memory (scipy's default of 10 pairs) has filled again.
+_LBFGS_MEMORY = 10
 # "cg" stops on the Euclidean norm of the gradient, as "gd" does.
 _CG_OPTIONS = {"norm": 2}
 # A network's objective is not convex: a trust region handles the directions
@@ -345,8 +344,8 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             result = solver.solve(objective, theta0, callback)
         else:
             coarse = self._blocked_objective(network, data)
-            polish = _LBFGS_POLISH_OPTIONS if self.solver == "lbfgs" else None
-            result = solver.solve_polished(coarse, objective, theta0, callback, polish)
+            warm_up = _LBFGS_MEMORY if self.solver == "lbfgs" else 0
+            result = solver.solve_polished(coarse, objective, theta0, callback, warm_up)
         if data.distributed:
             objective.close()
         network.graph.set_flat(result.theta)

@@ -102,9 +102,7 @@ class FullBatchSolver:
         self._warn_if_not_converged(result)
         return result
 
-    def solve_polished(
-        self, coarse, objective, theta0, callback=None, polish_options=None
-    ):
+    def solve_polished(self, coarse, objective, theta0, callback=None, warm_up=0):
         """Minimise ``coarse`` (fast, float32), then polish on ``objective``.
 
         The fine ``objective`` (float64) starts where the coarse solve
@@ -116,8 +114,11 @@ class FullBatchSolver:
         evaluations left too (``max_fun``). One warning at most, for the two
         solves together.
 
-        ``polish_options`` replace the scipy ``options`` of the polish
-        (e.g. a tighter ``ftol`` for an L-BFGS that starts afresh there).
+        With ``warm_up`` > 0 (``"lbfgs"``), the polish's test on the relative
+        decrease of the loss (scipy's ``ftol``) counts only after
+        ``warm_up`` iterations: its L-BFGS starts with an empty memory, and
+        the first short steps it takes near the optimum would pass that
+        test long before the optimum is reached.
 
         Returns
         -------
@@ -134,9 +135,7 @@ class FullBatchSolver:
             return first
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            second = self._solve_with_budget_left(
-                objective, first, callback, polish_options
-            )
+            second = self._solve_with_budget_left(objective, first, callback, warm_up)
         result = replace(
             second,
             n_iter=done + second.n_iter,
@@ -146,19 +145,30 @@ class FullBatchSolver:
         self._warn_if_not_converged(result)
         return result
 
-    def _solve_with_budget_left(self, objective, first, callback, polish_options):
+    def _solve_with_budget_left(self, objective, first, callback, warm_up):
         """``solve`` from where ``first`` stopped, with the iterations (and
-        evaluations, where limited) that ``first`` left."""
+        evaluations, where limited) that ``first`` left; ``warm_up``: see
+        :meth:`solve_polished`."""
         saved = dict(self.options)
         self.options["max_iter"] = saved.get("max_iter", 100) - first.n_iter
-        if polish_options is not None:
-            self.options["options"] = polish_options
         if "max_fun" in saved:
             self.options["max_fun"] = max(1, saved["max_fun"] - first.n_fev)
+        stop = None
+        if warm_up:
+            options = dict(saved.get("options") or {})
+            stop = _DecreaseAfterWarmUp(options.get("ftol", 0.0), warm_up)
+            self.options["options"] = {**options, "ftol": 0.0}  # tested by stop
         try:
-            return self.solve(objective, first.theta, _shifted(callback, first.n_iter))
+            result = self.solve(
+                objective,
+                first.theta,
+                chain_hooks(_shifted(callback, first.n_iter), stop),
+            )
         finally:
             self.options = saved
+        if stop is not None and stop.fired:
+            result = replace(result, converged=True, stopped=False, status=0)
+        return result
 
     def _warn_if_not_converged(self, result):
         """scikit-learn's ConvergenceWarning, plus the advice for this fit.
@@ -183,6 +193,26 @@ def _shifted(callback, done):
     if callback is None:
         return None
     return lambda iteration, theta, loss: callback(done + iteration, theta, loss)
+
+
+class _DecreaseAfterWarmUp:
+    """Solver callback: scipy's L-BFGS-B ``ftol`` test, after ``warm_up``
+    iterations: stop when an iteration lowers the loss by at most ``ftol *
+    max(|loss|, |previous loss|, 1)``."""
+
+    def __init__(self, ftol, warm_up):
+        self.ftol = ftol
+        self.warm_up = warm_up
+        self.previous = None
+        self.fired = False
+
+    def __call__(self, iteration, theta, loss):
+        previous, self.previous = self.previous, loss
+        if iteration <= self.warm_up or previous is None:
+            return False
+        scale = max(abs(previous), abs(loss), 1.0)
+        self.fired = previous - loss <= self.ftol * scale
+        return self.fired
 
 
 def _stop_if_diverged(iteration, theta, loss):

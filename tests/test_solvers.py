@@ -97,11 +97,11 @@ def test_a_coarse_solve_that_used_up_max_iter_is_not_polished():
     assert result.n_iter == 2 and not result.converged
 
 
-def test_the_polish_takes_its_own_options_and_the_evaluations_left():
-    objective, _, _ = _quadratic(n=20)
+def test_the_polish_tests_ftol_after_its_warm_up_with_the_evaluations_left():
+    objective, minimiser, _ = _quadratic(n=20)
     seen = []
     solver = FullBatchSolver(
-        "lbfgs", tol=1e-10, max_iter=500, max_fun=1000, options={"maxls": 20}
+        "lbfgs", tol=1e-10, max_iter=500, max_fun=1000, options={"ftol": 1e-12}
     )
     original = solver.solve
 
@@ -112,13 +112,27 @@ def test_the_polish_takes_its_own_options_and_the_evaluations_left():
         return result
 
     solver.solve = spy
-    solver.solve_polished(
-        _rounded(objective), objective, np.zeros(20), polish_options={"ftol": 0.0}
+    result = solver.solve_polished(
+        _rounded(objective), objective, np.zeros(20), None, 5
     )
     (coarse_options, coarse_fun, coarse_fev), (polish_options, polish_fun, _) = seen
-    assert coarse_options == {"maxls": 20} and polish_options == {"ftol": 0.0}
+    # scipy's own ftol test is off in the polish; the warm-up rule applies it
+    assert coarse_options == {"ftol": 1e-12} and polish_options == {"ftol": 0.0}
     assert coarse_fun == 1000 and polish_fun == 1000 - coarse_fev
-    assert solver.options["options"] == {"maxls": 20}
+    assert solver.options["options"] == {"ftol": 1e-12}
+    assert result.converged and not result.stopped
+    np.testing.assert_allclose(result.theta, minimiser, rtol=0, atol=1e-7)
+
+
+def test_the_ftol_test_counts_only_after_the_warm_up():
+    from skgraph._solvers import _DecreaseAfterWarmUp
+
+    stop = _DecreaseAfterWarmUp(ftol=1e-3, warm_up=2)
+    # iterations 1 and 2 may decrease as little as they like
+    assert not any(stop(i, None, loss) for i, loss in [(1, 5.0), (2, 5.0)])
+    assert not stop(3, None, 4.0)  # a decrease of 1 / 5: on
+    assert stop(4, None, 4.0 - 1e-3)  # of 1e-3 / 4 <= 1e-3: converged
+    assert stop.fired
 
 
 def test_a_looser_tol_stops_earlier():
