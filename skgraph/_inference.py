@@ -67,7 +67,7 @@ def _information(estimator, X, y, sample_weight):
     weights = estimator._loss_weights(targets, sample_weight)
     weights = np.ones(X.shape[0]) if weights is None else weights
     network = estimator._network
-    hessian = LinearModelHessian(network, X, weights, estimator._l2_strength())
+    hessian = LinearModelHessian(network, X, weights, estimator._l2_alpha())
     theta = network.graph.theta.copy()
     H, _ = hessian(theta)
     logits, Y = hessian.logits(theta), np.asarray(targets.Y)
