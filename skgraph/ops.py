@@ -977,27 +977,33 @@ class SigmoidCrossEntropy(_WeightedLoss):
     each ``loss_i`` the sum of two non-negative terms, ``max(z, 0) - y * z``
     and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]).
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
-    ``sigmoid(z) = 1 / (1 + exp(-z))``: accurate to a few ulps in both tails
-    (no difference of nearly equal numbers), and exactly 0 where ``exp(-z)``
-    overflows, which is the sigmoid rounded.
+    ``sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|))`` from the forward
+    pass's ``exp(-|z|)``: accurate to a few ulps in both tails (no
+    difference of nearly equal numbers), and exactly 0 where ``exp(-|z|)``
+    underflows below zero, which is the sigmoid rounded.
     """
 
-    # The forward pass works in two buffers of the logits' size; the
-    # backward pass needs nothing kept from it, and one buffer.
+    # The forward pass keeps exp(-|z|), its one exponential, for the backward
+    # pass, which builds the sigmoid from it with arithmetic alone (an exp
+    # costs several elementwise passes); two more buffers are its scratch.
     def forward(self, ctx, z, y, weights=None):
-        scratch = ctx.buffer("scratch", z.shape, z.dtype)
+        tail = _exp_minus_abs(z, ctx.buffer("exp_minus_abs", z.shape, z.dtype))
+        ctx.save(exp_minus_abs=tail)
+        scratch = ctx.scratch("scratch", z.shape, z.dtype)
         per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
-        per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
+        per_element += np.log1p(tail, out=scratch)
         return self._weighted_total(per_element, weights)
 
     def backward(self, ctx, g, z, y, weights=None):
-        residual = np.negative(z, out=ctx.scratch("l", z.shape, z.dtype))
-        # exp(-z) = inf gives sigmoid(z) = 0, exp(-z) = 0 gives 1: both exact
-        with np.errstate(over="ignore", under="ignore"):
-            np.exp(residual, out=residual)
-        residual += 1.0
-        np.divide(1.0, residual, out=residual)
+        # sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|)): the numerator is 1
+        # where z >= 0 and exp(-|z|) below, which max(step(z), exp(-|z|))
+        # picks (exp(-|z|) <= 1). No difference of nearly equal numbers.
+        tail = ctx.exp_minus_abs
+        residual = np.heaviside(z, 1.0, out=ctx.scratch("l", z.shape, z.dtype))
+        np.maximum(residual, tail, out=residual)
+        denominator = np.add(tail, 1.0, out=ctx.scratch("scratch", z.shape, z.dtype))
+        np.divide(residual, denominator, out=residual)
         residual -= y
         return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
 
