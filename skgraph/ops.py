@@ -985,17 +985,19 @@ class SigmoidCrossEntropy(_WeightedLoss):
     underflows below zero, which is the sigmoid rounded.
     """
 
-    # The forward pass keeps exp(-|z|), its one exponential, for the backward
-    # pass, which builds the sigmoid from it with arithmetic alone (an exp
-    # costs several elementwise passes); two more buffers are its scratch.
+    # Two buffers of the logits' size, as many as the loss needs without
+    # the exponential kept: the forward pass sums its two non-negative terms
+    # one after the other in one of them, and leaves exp(-|z|), its one
+    # exponential, in the other, from which the backward pass builds the
+    # sigmoid with arithmetic alone (overwriting both).
     def forward(self, ctx, z, y, sample_weight=None):
-        tail = _exp_minus_abs(z, ctx.buffer("exp_minus_abs", z.shape, z.dtype))
+        term = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
+        tail = ctx.scratch("exp_minus_abs", z.shape, z.dtype)
+        term -= np.multiply(y, z, out=tail)
+        total = self._weighted_total(term, sample_weight)
+        _exp_minus_abs(z, tail)
         ctx.save(exp_minus_abs=tail)
-        scratch = ctx.scratch("scratch", z.shape, z.dtype)
-        per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
-        per_element -= np.multiply(y, z, out=scratch)
-        per_element += np.log1p(tail, out=scratch)
-        return self._weighted_total(per_element, sample_weight)
+        return total + self._weighted_total(np.log1p(tail, out=term), sample_weight)
 
     def backward(self, ctx, g, z, y, sample_weight=None):
         # sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|)): the numerator is 1
@@ -1004,8 +1006,8 @@ class SigmoidCrossEntropy(_WeightedLoss):
         tail = ctx.exp_minus_abs
         residual = np.heaviside(z, 1.0, out=ctx.scratch("l", z.shape, z.dtype))
         np.maximum(residual, tail, out=residual)
-        denominator = np.add(tail, 1.0, out=ctx.scratch("scratch", z.shape, z.dtype))
-        np.divide(residual, denominator, out=residual)
+        tail += 1.0
+        residual /= tail
         residual -= y
         return (self._scaled(residual, g, sample_weight), None, None)[
             : len(self.parents)
