@@ -26,6 +26,7 @@ import subprocess
 import sys
 
 _LOGISTIC = "LogisticRegressionGraph(tol=1e-6, max_iter=1000)"
+_NEWTON = 'LogisticRegressionGraph(solver="newton-cholesky", tol=1e-6)'
 #: (name, the data, the estimator fitted) of the fit cases.
 _FITS = [
     ("logistic lbfgs 20,000 x 50", "classification(20_000, 50, 2)", _LOGISTIC),
@@ -35,6 +36,12 @@ _FITS = [
         _LOGISTIC,
     ),
     ("logistic lbfgs breast cancer", 'bundled("breast_cancer")', _LOGISTIC),
+    ("logistic newton-cholesky breast cancer", 'bundled("breast_cancer")', _NEWTON),
+    (
+        "logistic newton-cholesky 20,000 x 50",
+        "classification(20_000, 50, 2)",
+        _NEWTON,
+    ),
     ("logistic lbfgs digits", 'bundled("digits")', _LOGISTIC),
     ("mlp adam 2 epochs digits", 'bundled("digits")', 'mlp("adam", 2)'),
     (

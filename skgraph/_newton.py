@@ -91,21 +91,31 @@ class LinearModelHessian:
             float(feed[network.l2_strength]),
         )
 
-    def logits(self, theta):
-        """The logits at ``theta`` (float64), from a forward pass of the graph."""
-        np.copyto(self.network.graph.theta, theta, casting="unsafe")
-        self._program.evaluate(self._trace)
-        logits = self._trace.values[self.network.logits.index]
+    def logits(self, theta, objective=None):
+        """The logits at ``theta`` (float64), from a forward pass of the graph.
+
+        ``objective``: one that may have evaluated them at ``theta`` already
+        (:meth:`FullBatchObjective.last_value
+        <skgraph._objectives.FullBatchObjective.last_value>`), which saves
+        the pass.
+        """
+        logits = None
+        if objective is not None:
+            logits = objective.last_value(self.network.logits, theta)
+        if logits is None:
+            np.copyto(self.network.graph.theta, theta, casting="unsafe")
+            self._program.evaluate(self._trace)
+            logits = self._trace.values[self.network.logits.index]
         return np.asarray(logits, dtype=np.float64)
 
-    def curvature(self, theta):
+    def curvature(self, theta, objective=None):
         """Per-sample curvature weights at ``theta``: ``(h, P)``.
 
         For the sigmoid, ``h = w_i * p_i (1 - p_i)`` and ``P`` is None; for
         the softmax, ``h = w_i`` and ``P`` the probabilities (``w`` the
-        sample weights).
+        sample weights). ``objective``: see :meth:`logits`.
         """
-        logits = self.logits(theta)
+        logits = self.logits(theta, objective)
         if self.n_classes == 1:
             p = expit(logits[:, 0])
             return self.sample_weight * p * (1.0 - p), None
@@ -120,15 +130,16 @@ class LinearModelHessian:
             return False
         return bool(np.average(nonpositive, weights=self.sample_weight) > 0.25)
 
-    def __call__(self, theta):
+    def __call__(self, theta, objective=None):
         """``(H, warning)``: the Hessian (float64, both triangles) at ``theta``.
 
         ``warning`` is scikit-learn's ``hessian_warning``: more than a quarter
         of the sigmoid's weighted pointwise curvatures are not positive
         (negative sample weights); ``H`` then uses their absolute values, as
-        scikit-learn does.
+        scikit-learn does. ``objective``: one whose last evaluation may give
+        the logits (see :meth:`logits`).
         """
-        h, P = self.curvature(theta)
+        h, P = self.curvature(theta, objective)
         warning = self.pointwise_warning(h)
         if P is None:
             h = np.abs(h)
@@ -145,9 +156,18 @@ class LinearModelHessian:
         H.flat[: n_weights * (n + 1) : n + 1] += self.l2_strength
         return H, warning
 
+    _X1 = None
+
+    def _block_buffer(self):
+        """The rows of ``X1`` of one block: one buffer, reused by every call
+        (a fresh one of a few MB costs its page faults at every block)."""
+        if self._X1 is None:
+            self._X1 = np.empty((self._blocks[0].stop, self.n_dof))
+        return self._X1
+
     def _dense_block(self, rows, h, P, H):
         """Add the upper triangle of one block of rows' terms to ``H``."""
-        X1 = np.empty((rows.stop - rows.start, self.n_dof))
+        X1 = self._block_buffer()[: rows.stop - rows.start]
         n_features = self.X.shape[1]
         if P is None:  # h >= 0: scale the rows by sqrt(h) as they are copied
             root = np.sqrt(h[rows])[:, None]
@@ -276,7 +296,8 @@ class _NewtonCholesky:
 
     def direction(self, theta, grad):
         """The Newton step (and the Hessian), or :class:`_Fallback`."""
-        H, pointwise_warning = self.hessian(theta)
+        objective = self.fun if hasattr(self.fun, "last_value") else None
+        H, pointwise_warning = self.hessian(theta, objective)
         if pointwise_warning:
             warnings.warn(
                 "The inner solver of newton-cholesky detected a pointwise hessian "

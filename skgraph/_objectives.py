@@ -311,6 +311,7 @@ class FullBatchObjective(_RowObjective):
             for start in range(0, n_samples, block_size)
         ]
         self._grad = np.zeros(self.graph.n_parameters)
+        self._last_point = np.empty(self.graph.n_parameters)  # see last_value
         # One trace per block size (a last, shorter block has its own): a
         # trace's buffers fit one shape, and a block of another shape would
         # reallocate them all, twice per evaluation.
@@ -357,11 +358,28 @@ class FullBatchObjective(_RowObjective):
             trace = self._traces[n_rows] = Trace(self.program)
         return trace
 
+    def last_value(self, node, theta):
+        """The value of ``node`` in the last evaluation, if it was at ``theta``.
+
+        Only a whole batch has one (its trace keeps every node's value);
+        otherwise, or at another ``theta``, ``None``. The Newton solver
+        reads the logits here instead of running the forward pass again.
+        """
+        if not self._at_last_point or not np.array_equal(self._last_point, theta):
+            return None
+        return self.trace.values[node.index]
+
+    _at_last_point = False
+
     def _evaluate(self, theta):
         # set_flat without its checks: scipy hands back the vector it was given.
         np.copyto(self.graph.theta, theta, casting="unsafe")
         if self._whole_feed is not None:
+            self._at_last_point = False  # until the pass is complete
             loss = self._pass(self._whole_feed, self.trace)
+            # A copy: scipy may change the vector it passed in.
+            np.copyto(self._last_point, theta, casting="unsafe")
+            self._at_last_point = True
             return loss, self.trace.parameter_grad.astype(np.float64)
         loss, grad = 0.0, self._grad
         grad.fill(0.0)

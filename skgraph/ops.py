@@ -979,27 +979,35 @@ class SigmoidCrossEntropy(_WeightedLoss):
     each ``loss_i`` the sum of two non-negative terms, ``max(z, 0) - y * z``
     and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]).
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
-    ``sigmoid(z) = 1 / (1 + exp(-z))``: accurate to a few ulps in both tails
-    (no difference of nearly equal numbers), and exactly 0 where ``exp(-z)``
-    overflows, which is the sigmoid rounded.
+    ``sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|))`` from the forward
+    pass's ``exp(-|z|)``: accurate to a few ulps in both tails (no
+    difference of nearly equal numbers), and exactly 0 where ``exp(-|z|)``
+    underflows below zero, which is the sigmoid rounded.
     """
 
-    # The forward pass works in two buffers of the logits' size; the
-    # backward pass needs nothing kept from it, and one buffer.
+    # Two buffers of the logits' size, as many as the loss needs without
+    # the exponential kept: the forward pass sums its two non-negative terms
+    # one after the other in one of them, and leaves exp(-|z|), its one
+    # exponential, in the other, from which the backward pass builds the
+    # sigmoid with arithmetic alone (overwriting both).
     def forward(self, ctx, z, y, sample_weight=None):
-        scratch = ctx.buffer("scratch", z.shape, z.dtype)
-        per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
-        per_element -= np.multiply(y, z, out=scratch)
-        per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
-        return self._weighted_total(per_element, sample_weight)
+        term = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
+        tail = ctx.scratch("exp_minus_abs", z.shape, z.dtype)
+        term -= np.multiply(y, z, out=tail)
+        total = self._weighted_total(term, sample_weight)
+        _exp_minus_abs(z, tail)
+        ctx.save(exp_minus_abs=tail)
+        return total + self._weighted_total(np.log1p(tail, out=term), sample_weight)
 
     def backward(self, ctx, g, z, y, sample_weight=None):
-        residual = np.negative(z, out=ctx.scratch("l", z.shape, z.dtype))
-        # exp(-z) = inf gives sigmoid(z) = 0, exp(-z) = 0 gives 1: both exact
-        with np.errstate(over="ignore", under="ignore"):
-            np.exp(residual, out=residual)
-        residual += 1.0
-        np.divide(1.0, residual, out=residual)
+        # sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|)): the numerator is 1
+        # where z >= 0 and exp(-|z|) below, which max(step(z), exp(-|z|))
+        # picks (exp(-|z|) <= 1). No difference of nearly equal numbers.
+        tail = ctx.exp_minus_abs
+        residual = np.heaviside(z, 1.0, out=ctx.scratch("l", z.shape, z.dtype))
+        np.maximum(residual, tail, out=residual)
+        tail += 1.0
+        residual /= tail
         residual -= y
         return (self._scaled(residual, g, sample_weight), None, None)[
             : len(self.parents)

@@ -18,7 +18,9 @@ from sklearn.linear_model import LogisticRegression
 
 from skgraph import LogisticRegressionGraph
 from skgraph._newton import LinearModelHessian, cholesky_solve
+from skgraph._objectives import FullBatchObjective
 from skgraph._optimize import GraphObjective
+from skgraph.networks import linear_graph
 
 
 def _data(n_classes, n_samples=120, n_features=5, seed=0):
@@ -143,6 +145,29 @@ def test_singular_hessian_falls_back_to_lbfgs_as_scikit_learn():
     np.testing.assert_allclose(
         graph.decision_function(X), reference.decision_function(X), rtol=1e-4, atol=1e-4
     )
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_hessian_reads_the_logits_of_the_objectives_last_evaluation(n_classes):
+    # The Newton iteration asks for the Hessian where the line search has
+    # just evaluated the objective: its forward pass is not run again.
+    X, y = _data(n_classes, n_samples=40, n_features=4)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    output = "logistic" if n_classes == 2 else "softmax"
+    network = linear_graph(4, n_outputs, output=output)
+    theta = np.random.default_rng(0).normal(size=network.graph.n_parameters)
+    Y = np.eye(n_classes)[y][:, -n_outputs:]
+    objective = FullBatchObjective(network, X, np.asfortranarray(Y), None, 1.0)
+    hessian = LinearModelHessian(network, X, None, 1.0 / len(X))
+    expected, _ = hessian(theta)
+    objective(theta)
+    runs = []
+    hessian._program.evaluate = lambda trace: runs.append(trace)
+    shared, _ = hessian(theta, objective)
+    assert runs == []
+    np.testing.assert_allclose(shared, expected, rtol=1e-12, atol=1e-15)
+    hessian(theta + 0.5, objective)  # elsewhere: its own forward pass
+    assert len(runs) == 1
 
 
 def test_cholesky_solve_refuses_what_it_cannot_solve():

@@ -87,6 +87,24 @@ def test_the_whole_batch_is_fed_as_it_is():
     assert feed[network.sample_weight] is None  # the plain mean
 
 
+def test_last_value_only_at_the_point_of_the_last_whole_batch_evaluation():
+    network, X, Y, _ = _network_and_data()
+    whole = FullBatchObjective(network, X, Y, None, 0.1)
+    blocks = FullBatchObjective(network, X, Y, None, 0.1, block_size=5)
+    theta = network.graph.theta.copy()
+    assert whole.last_value(network.logits, theta) is None  # not evaluated yet
+    whole(theta)
+    blocks(theta)
+    expected = network.graph.forward([network.logits], {network.X: X})
+    np.testing.assert_allclose(
+        whole.last_value(network.logits, theta),
+        expected.value(network.logits),
+        rtol=1e-12,
+    )
+    assert whole.last_value(network.logits, theta + 1.0) is None
+    assert blocks.last_value(network.logits, theta) is None  # no trace holds all
+
+
 def test_objectives_pickle_and_evaluate_the_same():
     network, X, Y, weights = _network_and_data()
     objective = FullBatchObjective(network, X, Y, weights, 0.2, block_size=7)

@@ -459,6 +459,30 @@ def test_sigmoid_cross_entropy_extreme_logits():
     np.testing.assert_allclose(grad, residual / 5, atol=1e-300)
 
 
+def test_sigmoid_cross_entropy_keeps_two_buffers_and_one_exponential(monkeypatch):
+    # A fit holds the logits, the targets and these two buffers (the peak
+    # memory of the benchmark); the backward pass builds the sigmoid from
+    # the forward pass's exp(-|z|), with no exponential of its own.
+    z = np.random.default_rng(0).normal(size=(7, 1)) * 30
+    y = (z > 0).astype(float)
+    y[:2] = 1.0 - y[:2]
+    g = Graph()
+    logits, target = g.parameter("z", z), g.input("y")
+    loss = ops.SigmoidCrossEntropy(logits, target)
+    program = g.program((loss,), loss=loss)
+    trace = program.forward({target: y})
+    exponentials = []
+    exp = np.exp
+    monkeypatch.setattr(
+        ops.np, "exp", lambda *a, **k: exponentials.append(1) or exp(*a, **k)
+    )
+    program.backward(trace)
+    assert exponentials == []
+    buffers = trace.contexts[loss.index]._buffers.values()
+    assert sorted(array.shape for _, array in buffers) == [(7, 1), (7, 1)]
+    np.testing.assert_allclose(trace.grad(logits), (expit(z) - y) / 7, rtol=1e-12)
+
+
 def test_softmax_cross_entropy_extreme_logits():
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, -1e4]])
     Y = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
