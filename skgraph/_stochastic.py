@@ -245,6 +245,8 @@ def run_epochs(
     Parameters
     ----------
     objective : skgraph._objectives.MiniBatchObjective
+        ``objective.batch_loss(rows) -> loss`` leaves the batch's gradient
+        in ``objective.grad``; ``objective.X`` is the training data.
     optimizer : SGD or Adam
     theta : ndarray
         The graph's flat parameter vector, updated in place.
@@ -290,7 +292,7 @@ def run_epochs(
             accumulated = 0.0
             for start, stop in _batches(n_samples, batch_size):
                 rows = slice(start, stop) if order is None else order[start:stop]
-                accumulated += objective(rows) * (stop - start)
+                accumulated += objective.batch_loss(rows) * (stop - start)
                 optimizer.update(theta, objective.grad)
             n_iter += 1
             loss = accumulated / n_samples

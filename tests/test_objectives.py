@@ -99,16 +99,25 @@ def test_objectives_pickle_and_evaluate_the_same():
 
 
 def test_every_variant_shares_the_base():
-    for variant in (GraphObjective, FullBatchObjective, MiniBatchObjective):
+    for variant in (GraphObjective, FullBatchObjective):
         assert issubclass(variant, Objective)
     assert Objective().last_grad_norm == np.inf
+
+
+def test_a_mini_batch_objective_takes_rows_not_theta():
+    network, X, Y, weights = _network_and_data()
+    objective = MiniBatchObjective(network, X, Y, weights, 0.4, batch_size=6)
+    assert not isinstance(objective, Objective)
+    assert not callable(objective)  # no theta -> (loss, grad) to misuse
+    objective.batch_loss(slice(0, 6))
+    assert objective.n_calls == 1
 
 
 def test_a_mini_batch_is_normalised_by_its_own_sum():
     network, X, Y, weights = _network_and_data()
     objective = MiniBatchObjective(network, X, Y, weights, 0.4, batch_size=6)
     rows = np.array([3, 1, 4, 15, 9, 2])
-    loss = objective(rows)
+    loss = objective.batch_loss(rows)
     S = weights[rows].sum()
     feed = network.feed(X[rows], Y[rows], weights[rows] / S, 0.4 / S)
     expected = GraphObjective(network.graph, network.objective, feed)
