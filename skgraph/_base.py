@@ -206,8 +206,10 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
       ``partial_fit`` of the fitted network; ``incremental``: one epoch of
       ``partial_fit``), returning what ``_store_fit`` needs;
     - ``_store_fit(network, data, result)``: set the fitted attributes;
-    - ``_l2_strength()``: the L2 strength before it is divided by ``S``
-      (``alpha``, ``1 / C``).
+    - ``_l2_alpha()``: the L2 strength against the summed loss
+      (scikit-learn's ``alpha`` of the MLPs, ``(1 - l1_ratio) / C`` of the
+      logistic regression); the graph's ``l2_strength`` input is fed
+      ``_l2_alpha() / S``.
 
     ``_loss_weights``, ``_check_fit_parameters``, ``_solver_dtype`` and
     ``_warm_start_mismatch`` have defaults.
@@ -436,11 +438,11 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         """The objective of the full-batch solvers on ``data`` (see
         :func:`skgraph._objectives.full_batch_objective`)."""
         return full_batch_objective(
-            network, data, self._l2_strength(), self._l1_strength(), block_size
+            network, data, self._l2_alpha(), self._l1_alpha(), block_size
         )
 
-    def _l1_strength(self):
-        """The L1 strength before it is divided by ``S`` (none by default)."""
+    def _l1_alpha(self):
+        """The L1 strength against the summed loss (none by default)."""
         return 0.0
 
     def _training_objective(self, X, y, sample_weight=None):
@@ -463,9 +465,9 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
             X,
             targets.Y,
             loss_weights,
-            self._l2_strength(),
+            self._l2_alpha(),
             total=weight_total(loss_weights),
-            l1_strength=self._l1_strength(),
+            l1_alpha=self._l1_alpha(),
         )
         (feed,) = objective.block_feeds()
         return self.graph_, objective.node, feed

@@ -2,7 +2,7 @@
 
 The training objective is a weighted sum over samples plus a penalty,
 
-    1/S sum_i s_i loss_i + l2_strength/(2S) ||W||^2,
+    1/S sum_i s_i loss_i + l2_alpha/(2S) ||W||^2,
 
 so it splits over the row chunks of the data: each worker runs the forward
 and backward pass of the *same graph* on the chunks it holds, and the driver
@@ -119,8 +119,8 @@ class DaskObjective(Objective):
         Encoded targets, as fed to the loss node.
     loss_weights : dask.array.Array of shape (n_samples,)
         ``s_i``, not normalised.
-    l2_strength : float
-        The L2 strength before it is divided by ``S``.
+    l2_alpha : float
+        The L2 strength against the summed loss (``alpha``, ``1/C``).
     total : float
         ``S``, as the data source checked it.
     client : distributed.Client, optional
@@ -131,20 +131,20 @@ class DaskObjective(Objective):
     sample_weight : dask.array.Array of shape (n_samples,)
         ``s_i / S``, as the chunks are fed.
     l2_strength : float
-        The strength fed to the penalty, ``l2_strength / S``.
+        What the graph's penalty input is fed, ``l2_alpha / S``.
     n_chunks : int
         Number of row chunks (= tasks per evaluation).
     n_calls : int
         Evaluations so far.
     """
 
-    def __init__(self, network, X, Y, loss_weights, l2_strength, total, client=None):
+    def __init__(self, network, X, Y, loss_weights, l2_alpha, total, client=None):
         import dask
 
         self.client = _get_client(client)
         self.network = network
         self.X = X
-        self.l2_strength = float(l2_strength) / total
+        self.l2_strength = float(l2_alpha) / total
         self.sample_weight = _weights.normalized(loss_weights, total, X.dtype)
         X = X.rechunk({1: -1})
         rows = X.chunks[0]

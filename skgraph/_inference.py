@@ -64,10 +64,10 @@ def _information(estimator, X, y, sample_weight):
         X, y, sample_weight, reset=False
     )
     targets = estimator._encode_targets(y, X.dtype)
-    weights = estimator._loss_weights(targets, sample_weight)
-    weights = np.ones(X.shape[0]) if weights is None else weights
+    loss_weights = estimator._loss_weights(targets, sample_weight)
+    loss_weights = np.ones(X.shape[0]) if loss_weights is None else loss_weights
     network = estimator._network
-    hessian = LinearModelHessian(network, X, weights, estimator._l2_strength())
+    hessian = LinearModelHessian(network, X, loss_weights, estimator._l2_alpha())
     theta = network.graph.theta.copy()
     H, _ = hessian(theta)
     logits, Y = hessian.logits(theta), np.asarray(targets.Y)

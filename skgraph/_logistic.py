@@ -263,11 +263,11 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             return np.inf, 0.0
         return float(C), float(l1_ratio)
 
-    def _l2_strength(self):
+    def _l2_alpha(self):
         C, l1_ratio = self._effective_penalty()
         return (1.0 - l1_ratio) / C  # 0 for C = inf: no penalty
 
-    def _l1_strength(self):
+    def _l1_alpha(self):
         C, l1_ratio = self._effective_penalty()
         return l1_ratio / C
 
@@ -348,7 +348,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
     def _check_solver_handles_penalty(self):
         """Refuse a solver that cannot minimise the L1 term or keep signs."""
         if self.solver not in NONSMOOTH_SOLVERS:
-            if self._l1_strength() > 0:
+            if self._l1_alpha() > 0:
                 raise ValueError(
                     f"solver={self.solver!r} cannot minimise an L1 penalty "
                     f"(l1_ratio={self._effective_penalty()[1]!r} > 0); use "
@@ -412,7 +412,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             fit_intercept=self.fit_intercept,
             output=self._output_link(),
             dtype=dtype,
-            l1=self._l1_strength() > 0,
+            l1=self._l1_alpha() > 0,
         )
 
     def _warm_start_mismatch(self, previous, network):
@@ -457,7 +457,7 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
             learning_rate=self.learning_rate,
             initial_step=self._initial_step(network, *step_data),
             verbose=self.verbose,
-            l1=self._l1_strength() / data.total,
+            l1_strength=self._l1_alpha() / data.total,
             penalized=slice(W.offset, W.offset + W.size),
             nonnegative=self.positive,
             **_hessian_option(self.solver, network, *step_data),

@@ -605,8 +605,10 @@ class LogisticRegressionGraphCV(ClassifierMixin, BaseEstimator):
         if _routing_enabled():
             score_params = process_routing(self, "score", **score_params).scorer.score
         else:
-            weights = score_params.get("sample_weight")
-            score_params = {} if weights is None else {"sample_weight": weights}
+            sample_weight = score_params.get("sample_weight")
+            score_params = (
+                {} if sample_weight is None else {"sample_weight": sample_weight}
+            )
         return self._get_scorer()(self, X, y, **score_params)
 
     def _get_scorer(self):
@@ -676,10 +678,10 @@ def _fold_class_weight(class_weight, classes, y, sample_weight):
                 f"keys; classes={classes} but key={class_weight.keys()}"
             )
     elif class_weight == "balanced":
-        weights = compute_class_weight(
+        balanced = compute_class_weight(
             "balanced", classes=classes, y=y, sample_weight=sample_weight
         )
-        class_weight = dict(zip(classes, weights, strict=True))
+        class_weight = dict(zip(classes, balanced, strict=True))
     return class_weight
 
 
@@ -776,12 +778,12 @@ def _fold_path(
     classes, so a fold that misses one still has its coefficients.
     """
     X_train, y_train = X[train], y[train]
-    weights = None if sample_weight is None else sample_weight[train]
+    train_weight = None if sample_weight is None else sample_weight[train]
     X_test, y_test = X[test], y[test]
     coefs, scores, n_iter = [], [], []
     for C in Cs:
         estimator.set_params(C=C)
-        estimator._fit(X_train, y_train, weights, classes=classes)
+        estimator._fit(X_train, y_train, train_weight, classes=classes)
         coefs.append(_coefficients(estimator))
         scores.append(scorer(estimator, X_test, y_test, **score_params))
         n_iter.append(estimator.n_iter_[0])

@@ -225,7 +225,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         for param, array in zip(params, arrays, strict=True):
             param.value = array
 
-    def _l2_strength(self):
+    def _l2_alpha(self):
         return self.alpha
 
     def _hidden_sizes(self):
@@ -414,7 +414,7 @@ class _BaseMLPGraph(_BaseGraphEstimator):
             data.X,
             data.targets.Y,
             data.loss_weights,
-            self._l2_strength(),
+            self._l2_alpha(),
             batch_size,
         )
 

@@ -2,10 +2,14 @@
 
 Every estimator minimises the same objective of its network,
 
-    1/S sum_i s_i loss_i + l2_strength/(2S) ||W||^2  (+ l1_strength/S ||W||_1)
+    1/S sum_i s_i loss_i + l2_alpha/(2S) ||W||^2  (+ l1_alpha/S ||W||_1)
 
 with ``s_i`` the loss weight of sample ``i`` (its sample weight times its
-class weight) and ``S`` their sum. This module is where that objective is
+class weight), ``S`` their sum, and ``l2_alpha``/``l1_alpha`` the
+penalties' strengths against the summed loss (``alpha``, ``1/C``). The
+graph's inputs hold the normalised values: ``sample_weight`` is fed ``s_i /
+S``, ``l2_strength`` is fed ``l2_alpha / S`` and ``l1_strength`` ``l1_alpha /
+S``. This module is where that objective is
 evaluated; the rest of the fit only chooses a variant:
 
 - the whole batch at fixed inputs (:class:`GraphObjective`: any scalar node
@@ -59,7 +63,7 @@ __all__ = [
 ]
 
 
-def full_batch_objective(network, data, l2_strength, l1_strength=0.0, block_size=None):
+def full_batch_objective(network, data, l2_alpha, l1_alpha=0.0, block_size=None):
     """The objective of the full-batch solvers on :class:`TrainingData`.
 
     Parameters
@@ -69,8 +73,8 @@ def full_batch_objective(network, data, l2_strength, l1_strength=0.0, block_size
         In memory (a :class:`FullBatchObjective`, in blocks of ``block_size``
         rows) or on a Dask cluster (a :class:`~skgraph._dask.DaskObjective`,
         in the data's chunks).
-    l2_strength, l1_strength : float
-        The penalties' strengths before they are divided by ``S``.
+    l2_alpha, l1_alpha : float
+        The penalties' strengths against the summed loss.
     block_size : int or None, default=None
         Rows per block in memory (``None``: the whole batch at once).
     """
@@ -78,17 +82,17 @@ def full_batch_objective(network, data, l2_strength, l1_strength=0.0, block_size
         from skgraph._dask import DaskObjective  # Dask is optional
 
         return DaskObjective(
-            network, data.X, data.targets.Y, data.loss_weights, l2_strength, data.total
+            network, data.X, data.targets.Y, data.loss_weights, l2_alpha, data.total
         )
     return FullBatchObjective(
         network,
         data.X,
         data.targets.Y,
         data.loss_weights,
-        l2_strength,
+        l2_alpha,
         block_size,
         total=data.total,
-        l1_strength=l1_strength,
+        l1_alpha=l1_alpha,
     )
 
 
@@ -204,14 +208,13 @@ class _RowObjective:
     rows to the graph's dtype, in the layout of the logits.
     """
 
-    def __init__(self, network, X, Y, l2_strength):
+    def __init__(self, network, X, Y):
         graph = network.graph
         self.network, self.graph = network, graph
         self.node = network.smooth_objective
         self.program = graph.program((self.node,), loss=self.node)
         self.trace = Trace(self.program)
         self.X, self.Y = X, Y
-        self.l2_strength = float(l2_strength)
         # The targets' buffers share the layout of the logits.
         self._order = "F" if network.output == "softmax" else "C"
         self._Y_rows = {}
@@ -242,7 +245,7 @@ class _RowObjective:
 class FullBatchObjective(_RowObjective, Objective):
     """The training data in row blocks: the objective of the full-batch solvers.
 
-    ``1/S sum_i s_i loss_i + l2_strength/(2 S) ||W||^2`` is a sum over
+    ``1/S sum_i s_i loss_i + l2_alpha/(2 S) ||W||^2`` is a sum over
     samples: with ``block_size`` it is evaluated over blocks of rows (each
     fed its share of the normalised weights ``s_i / S``, the penalty fed to
     the first block only), which bounds the memory of the hidden layers'
@@ -258,22 +261,24 @@ class FullBatchObjective(_RowObjective, Objective):
         The encoded targets.
     loss_weights : ndarray of shape (n_samples,) or None
         ``s_i``, not normalised (``None``: all ones).
-    l2_strength : float
-        The L2 strength before it is divided by ``S`` (``alpha``, ``1/C``).
+    l2_alpha : float
+        The L2 strength against the summed loss (``alpha``, ``1/C``).
     block_size : int or None, default=None
         Rows per block (``None``: one block).
     total : float or None, default=None
         ``S``, as the data source checked it (``None``: computed here).
-    l1_strength : float, default=0.0
-        The L1 strength before it is divided by ``S``, fed to a network
-        that has an L1 penalty (which this objective leaves to the solver).
+    l1_alpha : float, default=0.0
+        The L1 strength against the summed loss, fed (divided by ``S``) to
+        a network that has an L1 penalty (which this objective leaves to
+        the solver).
 
     Attributes
     ----------
     sample_weight : ndarray of shape (n_samples,) or None
         ``s_i / S`` (``None``: the plain mean).
-    l2_strength : float
-        The strength fed to the penalty, ``l2_strength / S``.
+    l2_strength, l1_strength : float
+        What the graph's penalty inputs are fed: ``l2_alpha / S`` and
+        ``l1_alpha / S``.
     """
 
     def __init__(
@@ -282,18 +287,19 @@ class FullBatchObjective(_RowObjective, Objective):
         X,
         Y,
         loss_weights,
-        l2_strength,
+        l2_alpha,
         block_size=None,
         *,
         total=None,
-        l1_strength=0.0,
+        l1_alpha=0.0,
     ):
         n_samples = X.shape[0]
         if total is None:
             total = n_samples if loss_weights is None else weight_total(loss_weights)
-        super().__init__(network, X, Y, l2_strength / total)
+        super().__init__(network, X, Y)
         dtype = self.graph.dtype
-        self.l1_strength = l1_strength / total
+        self.l2_strength = float(l2_alpha) / total
+        self.l1_strength = float(l1_alpha) / total
         self.sample_weight = None
         if loss_weights is not None:
             self.sample_weight = normalized(loss_weights, total, dtype)
@@ -378,7 +384,7 @@ class MiniBatchObjective(_RowObjective):
     rows (a slice or an index array) at the graph's current parameters
     (the optimisers update them in place) and leaves the gradient in
     :attr:`grad`. The objective is scikit-learn's per-batch one:
-    ``1/S_b sum_{i in b} s_i loss_i + l2_strength/(2 S_b) ||W||^2``, its
+    ``1/S_b sum_{i in b} s_i loss_i + l2_alpha/(2 S_b) ||W||^2``, its
     weights normalised by the batch's own sum ``S_b``.
 
     It is not a ``theta -> (loss, grad)`` :class:`Objective`: a call sees
@@ -395,8 +401,9 @@ class MiniBatchObjective(_RowObjective):
         The encoded targets (any dtype; a bool indicator matrix is smallest).
     loss_weights : ndarray of shape (n_samples,) or None
         ``s_i`` (``None``: all ones).
-    l2_strength : float
-        The L2 strength, divided by each batch's ``S_b``.
+    l2_alpha : float
+        The L2 strength against the summed loss (``alpha``), divided by
+        each batch's ``S_b``.
     batch_size : int
 
     Attributes
@@ -407,14 +414,15 @@ class MiniBatchObjective(_RowObjective):
 
     n_calls = 0
 
-    def __init__(self, network, X, Y, loss_weights, l2_strength, batch_size):
+    def __init__(self, network, X, Y, loss_weights, l2_alpha, batch_size):
         if sp.issparse(X) and X.format != "csr":
             X = X.tocsr()  # cheap row gathers
         # np.take copies a source that is not C-contiguous whole, at every
         # call: gather from row-major targets (small), and from row-major X
         # only (other X are indexed, which allocates the batch).
         Y = np.ascontiguousarray(Y)
-        super().__init__(network, X, Y, l2_strength)
+        super().__init__(network, X, Y)
+        self.l2_alpha = float(l2_alpha)
         self.loss_weights = loss_weights
         self._contiguous = isinstance(X, np.ndarray) and X.flags.c_contiguous
         dtype = self.graph.dtype
@@ -453,7 +461,7 @@ class MiniBatchObjective(_RowObjective):
             if w is None:
                 ones = np.ones(n_rows, dtype)
                 w = self._unit_weights[n_rows] = normalized(ones, n_rows, dtype)
-            return w, self.l2_strength / n_rows
+            return w, self.l2_alpha / n_rows
         w = self._w_rows[:n_rows]
         if isinstance(rows, slice):
             np.copyto(w, loss_weights[rows])
@@ -461,7 +469,7 @@ class MiniBatchObjective(_RowObjective):
             np.take(loss_weights, rows, out=w, mode="clip")
         total = float(w.sum(dtype=np.float64))
         if total > 0.0:
-            return normalized(w, total, dtype, out=w), self.l2_strength / total
+            return normalized(w, total, dtype, out=w), self.l2_alpha / total
         return w, 0.0  # a batch of zero-weight samples carries no information
 
     def batch_loss(self, rows):

@@ -6,7 +6,7 @@ gradient descent (the lecture's recipe), scipy's L-BFGS-B / CG on it, or
 scipy's Newton-CG on it and its Hessian-vector products (the objective's
 ``hessp``), and reports the same :class:`OptimizeResult` for all four.
 
-An L1 term ``l1 * ||theta[penalized]||_1`` and sign constraints
+An L1 term ``l1_strength * ||theta[penalized]||_1`` and sign constraints
 ``theta[penalized] >= 0`` are not differentiable: :func:`minimize` adds them
 to the smooth objective itself. ``"lbfgs"`` splits the penalised entries,
 ``w = u - v`` with ``u, v >= 0``, into a smooth bound-constrained problem for
@@ -357,32 +357,33 @@ def _descent_result(theta, loss, n_iter, n_fev, monitor, converged, message):
 
 
 class _Nonsmooth:
-    """``l1 * ||theta[penalized]||_1`` and, optionally, ``theta[penalized] >= 0``.
+    """``l1_strength * ||theta[penalized]||_1``; optionally ``theta[penalized] >= 0``.
 
     Parameters
     ----------
-    strength : float
-        ``l1`` (0 for sign constraints only).
+    l1_strength : float
+        As the graph's ``l1_strength`` input is fed (0 for sign constraints
+        only).
     penalized : slice
         The entries of ``theta`` the term and the constraints apply to.
     nonnegative : bool
     """
 
-    def __init__(self, strength, penalized, nonnegative):
-        self.strength = float(strength)
+    def __init__(self, l1_strength, penalized, nonnegative):
+        self.l1_strength = float(l1_strength)
         self.penalized = penalized
         self.nonnegative = bool(nonnegative)
 
     def value(self, theta):
-        if self.strength == 0.0:
+        if self.l1_strength == 0.0:
             return 0.0
-        return self.strength * float(np.abs(theta[self.penalized]).sum())
+        return self.l1_strength * float(np.abs(theta[self.penalized]).sum())
 
     def prox(self, theta, step):
         """The proximal step of ``step * term`` (plus the constraints): new array."""
         out = theta.copy()
         out[self.penalized] = L1Penalty.prox(
-            theta[self.penalized], step * self.strength, nonnegative=self.nonnegative
+            theta[self.penalized], step * self.l1_strength, nonnegative=self.nonnegative
         )
         return out
 
@@ -408,8 +409,8 @@ class _SplitProblem:
     """The L1 problem as a smooth one over ``z = (theta with u, v)`` with bounds.
 
     The penalised entries ``w = u - v`` are split into their positive and
-    negative parts, ``u, v >= 0``, and ``l1 * |w|`` becomes the linear
-    ``l1 * (u + v)``: smooth, and at a minimum one of ``u_j, v_j`` is zero
+    negative parts, ``u, v >= 0``, and ``l1_strength * |w|`` becomes the linear
+    ``l1_strength * (u + v)``: smooth, and at a minimum one of ``u_j, v_j`` is zero
     (otherwise lowering both would lower the objective), so the split adds
     no spurious minima. ``z`` is ``theta`` with ``u`` in place of ``w``,
     followed by ``v``; with ``nonnegative=True`` there is no ``v`` (``w = u``).
@@ -444,7 +445,7 @@ class _SplitProblem:
     def __call__(self, z):
         theta = self.theta(z)
         loss, grad = self.fun(theta)
-        l1 = self.term.strength
+        l1 = self.term.l1_strength
         grad_z = np.empty(z.size)
         grad_z[: self.n] = grad
         if l1:
@@ -468,7 +469,7 @@ class _SplitProblem:
     def smooth_gradient(self, z, grad_z):
         """The smooth part's gradient in ``theta`` from the split one at ``z``."""
         grad = grad_z[: self.n].copy()
-        grad[self.term.penalized] -= self.term.strength
+        grad[self.term.penalized] -= self.term.l1_strength
         return grad
 
 
@@ -544,8 +545,8 @@ class _OrthantProblem:
     """The L1 problem on the orthant of the signs of ``theta``: smooth there.
 
     Each penalised entry keeps its sign (bounds ``[0, inf)``, ``(-inf, 0]``,
-    or ``[0, 0]`` for a zero), and ``l1 * |w|`` is the linear
-    ``l1 * sign * w``. Where the signs are those of the minimum, its minimum
+    or ``[0, 0]`` for a zero), and ``l1_strength * |w|`` is the linear
+    ``l1_strength * sign * w``. Where the signs are those of the minimum, its minimum
     is the L1 problem's, and L-BFGS-B converges to it as on any smooth
     problem, without the flat directions of the split ``u - v``.
     """
@@ -569,9 +570,9 @@ class _OrthantProblem:
 
     def __call__(self, z):
         loss, grad = self.fun(z)
-        grad_z = grad + self.term.strength * self.sign
+        grad_z = grad + self.term.l1_strength * self.sign
         self.last = z.copy(), grad_z
-        return loss + self.term.strength * float(self.sign @ z), grad_z
+        return loss + self.term.l1_strength * float(self.sign @ z), grad_z
 
     def optimality(self, z):
         """``(theta, |projected gradient|_max)`` of the orthant problem."""
@@ -795,7 +796,7 @@ def minimize(
     options=None,
     verbose=0,
     callback=None,
-    l1=0.0,
+    l1_strength=0.0,
     penalized=None,
     nonnegative=False,
     hessp=None,
@@ -803,8 +804,8 @@ def minimize(
 ):
     """Minimise ``fun: theta -> (loss, grad)`` with a full-batch solver.
 
-    With ``l1 > 0`` or ``nonnegative=True`` the problem is ``fun(theta) +
-    l1 * ||theta[penalized]||_1`` subject to ``theta[penalized] >= 0`` when
+    With ``l1_strength > 0`` or ``nonnegative=True`` the problem is ``fun(theta) +
+    l1_strength * ||theta[penalized]||_1`` subject to ``theta[penalized] >= 0`` when
     ``nonnegative``: ``"lbfgs"`` solves it as a bound-constrained problem in
     split variables, ``"gd"`` by accelerated proximal gradient steps (see
     the module docstring); ``"cg"`` cannot.
@@ -842,7 +843,7 @@ def minimize(
     callback : callable, optional
         ``callback(iteration, theta, loss)`` after each iteration; a true
         return value stops the solver at the current parameters.
-    l1 : float, default=0.0
+    l1_strength : float, default=0.0
         Strength of the L1 term on ``theta[penalized]``.
     penalized : slice, optional
         The entries that the L1 term and ``nonnegative`` apply to (all by
@@ -865,13 +866,15 @@ def minimize(
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
     monitor = _Monitor(fun, solver, verbose, callback, max_iter)
     theta0 = np.asarray(theta0, dtype=np.float64)
-    nonsmooth = l1 > 0.0 or nonnegative
+    nonsmooth = l1_strength > 0.0 or nonnegative
     if nonsmooth and solver not in NONSMOOTH_SOLVERS:
         raise ValueError(
             f"solver={solver!r} handles neither an L1 term nor sign constraints; "
             f"use one of {NONSMOOTH_SOLVERS}."
         )
-    term = _Nonsmooth(l1, slice(None) if penalized is None else penalized, nonnegative)
+    term = _Nonsmooth(
+        l1_strength, slice(None) if penalized is None else penalized, nonnegative
+    )
     if solver in ("lbfgs", "newton-cholesky"):
         options = _lbfgs_options(tol, max_iter, max_fun, options)
         if solver == "newton-cholesky":

@@ -51,7 +51,7 @@ class FullBatchSolver:
     **options
         The keyword arguments of :func:`~skgraph._optimize.minimize`
         (``tol``, ``max_iter``, ``max_fun``, ``learning_rate``,
-        ``initial_step``, ``options``, ``verbose``, ``l1``, ``penalized``,
+        ``initial_step``, ``options``, ``verbose``, ``l1_strength``, ``penalized``,
         ``nonnegative``).
     """
 

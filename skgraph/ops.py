@@ -903,26 +903,26 @@ class _WeightedLoss(Op):
     """Base of the fused losses: ``sum_i w_i * loss_i`` over the samples.
 
     Arguments: ``logits`` (n, k), ``targets`` (n, k) and optionally
-    ``weights`` (n,). Without weights the loss is the mean over samples;
-    weights that sum to one give the weighted mean, which is what the
+    ``sample_weight`` (n,). Without sample weights the loss is the mean over
+    samples; sample weights that sum to one give the weighted mean, which is what the
     estimators feed (``s_i / S``).
     """
 
     def output_shape(self, *shapes):
         return ()
 
-    def _weighted_total(self, per_element, weights):
-        if weights is None:
+    def _weighted_total(self, per_element, sample_weight):
+        if sample_weight is None:
             return per_element.sum() / per_element.shape[0]
-        per_column = weights.astype(per_element.dtype, copy=False) @ per_element
+        per_column = sample_weight.astype(per_element.dtype, copy=False) @ per_element
         return per_column[0] if per_column.size == 1 else per_column.sum()
 
-    def _scaled(self, residual, g, weights):
+    def _scaled(self, residual, g, sample_weight):
         """``residual * g * w_i`` row by row, in place."""
-        if weights is None:
+        if sample_weight is None:
             residual *= g / residual.shape[0]
         else:
-            residual *= weights.astype(residual.dtype, copy=False)[:, None]
+            residual *= sample_weight.astype(residual.dtype, copy=False)[:, None]
             if float(g) != 1.0:  # the usual seed is exactly one: skip a pass
                 residual *= g
         return residual
@@ -943,21 +943,23 @@ class _WeightedLoss(Op):
         """The loss's Hessian in ``z`` times ``z_dot``, sample by sample."""
         return z_dot * ctx.at_point("curvature", lambda: self._curvature(ctx, z, y))
 
-    def jvp(self, ctx, tangents, z, y, weights=None):
+    def jvp(self, ctx, tangents, z, y, sample_weight=None):
         """``sum_i w_i sum_k slope_ik * z_dot_ik``."""
         z_dot = tangents[0]
         if z_dot is None:
             return None
-        return self._weighted_total(self._slope_at_point(ctx, z, y) * z_dot, weights)
+        return self._weighted_total(
+            self._slope_at_point(ctx, z, y) * z_dot, sample_weight
+        )
 
-    def hvp(self, ctx, g, g_dot, tangents, z, y, weights=None):
+    def hvp(self, ctx, g, g_dot, tangents, z, y, sample_weight=None):
         """``w_i * (g_dot * slope + g * curvature @ z_dot)`` for ``z``."""
         z_dot, dz = tangents[0], None
         if z_dot is not None:
-            dz = self._scaled(self._curvature_times(ctx, z, y, z_dot), g, weights)
+            dz = self._scaled(self._curvature_times(ctx, z, y, z_dot), g, sample_weight)
         if g_dot is not None:
             slope = self._slope_at_point(ctx, z, y).copy()
-            dz = _tangent_sum(dz, self._scaled(slope, g_dot, weights))
+            dz = _tangent_sum(dz, self._scaled(slope, g_dot, sample_weight))
         return (dz, None, None)[: len(self.parents)]
 
 
@@ -973,7 +975,7 @@ class SigmoidCrossEntropy(_WeightedLoss):
     is computed as ``max(z, 0) + log1p(exp(-|z|)) - y * z``: finite for every
     finite ``z``, and accurate where the loss is tiny.
 
-    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights),
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without sample weights),
     each ``loss_i`` the sum of two non-negative terms, ``max(z, 0) - y * z``
     and ``log1p(exp(-|z|))`` (for ``y`` in [0, 1]).
     Backward: ``g * w_i * (sigmoid(z_ik) - y_ik)`` for the logits only, with
@@ -984,14 +986,14 @@ class SigmoidCrossEntropy(_WeightedLoss):
 
     # The forward pass works in two buffers of the logits' size; the
     # backward pass needs nothing kept from it, and one buffer.
-    def forward(self, ctx, z, y, weights=None):
+    def forward(self, ctx, z, y, sample_weight=None):
         scratch = ctx.buffer("scratch", z.shape, z.dtype)
         per_element = np.maximum(z, 0.0, out=ctx.scratch("l", z.shape, z.dtype))
         per_element -= np.multiply(y, z, out=scratch)
         per_element += np.log1p(_exp_minus_abs(z, scratch), out=scratch)
-        return self._weighted_total(per_element, weights)
+        return self._weighted_total(per_element, sample_weight)
 
-    def backward(self, ctx, g, z, y, weights=None):
+    def backward(self, ctx, g, z, y, sample_weight=None):
         residual = np.negative(z, out=ctx.scratch("l", z.shape, z.dtype))
         # exp(-z) = inf gives sigmoid(z) = 0, exp(-z) = 0 gives 1: both exact
         with np.errstate(over="ignore", under="ignore"):
@@ -999,7 +1001,9 @@ class SigmoidCrossEntropy(_WeightedLoss):
         residual += 1.0
         np.divide(1.0, residual, out=residual)
         residual -= y
-        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, sample_weight), None, None)[
+            : len(self.parents)
+        ]
 
     def _slope(self, ctx, z, y):
         """``sigmoid(z) - y``."""
@@ -1025,7 +1029,7 @@ class SoftmaxCrossEntropy(_WeightedLoss):
     sample ``loss_i = logsumexp(Z_i) - sum_k Y_ik Z_ik``, computed with the
     row maximum shifted out: finite for every finite ``Z``.
 
-    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without sample weights).
     Backward: ``g * w_i * (softmax(Z_i) - Y_i)`` for the logits only.
     """
 
@@ -1033,17 +1037,19 @@ class SoftmaxCrossEntropy(_WeightedLoss):
     # Affine(..., order="F")) with column-major targets make each step a few
     # long vectorised passes.
 
-    def forward(self, ctx, z, y, weights=None):
+    def forward(self, ctx, z, y, sample_weight=None):
         lse = _log_sum_exp(z, ctx, overwritten=True)
         per_sample = lse[:, 0]
         per_sample -= np.einsum("ij,ij->i", y, z)  # in place: keeps z's dtype
-        return self._weighted_total(per_sample[:, None], weights)
+        return self._weighted_total(per_sample[:, None], sample_weight)
 
-    def backward(self, ctx, g, z, y, weights=None):
+    def backward(self, ctx, g, z, y, sample_weight=None):
         residual = ctx.exp_shifted
         residual /= ctx.total
         residual -= y
-        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, sample_weight), None, None)[
+            : len(self.parents)
+        ]
 
     def _probabilities(self, ctx, z):
         # Recomputed: the backward rule turns exp_shifted into its residual.
@@ -1260,31 +1266,33 @@ class Huber(_WeightedLoss):
     near zero, linear (robust to outliers) far out. Per sample ``loss_i =
     sum_k h(r_ik)``, combined over outputs and samples as
     :class:`SquaredError` (which it equals where every ``|r| <= delta``):
-    ``sum_i w_i * loss_i``, the mean over samples without weights.
+    ``sum_i w_i * loss_i``, the mean over samples without sample weights.
 
     Forward: the loss above. Backward: ``g * w_i * clip(r_ik, -delta,
     delta)`` for the predictions only.
     """
 
-    def __init__(self, z, y, weights=None, *, delta=1.0, name=None):
+    def __init__(self, z, y, sample_weight=None, *, delta=1.0, name=None):
         delta = float(delta)
         if not delta > 0.0:
             raise ValueError(f"Huber delta must be positive, got {delta!r}.")
         self.delta = delta
-        super().__init__(*(p for p in (z, y, weights) if p is not None), name=name)
+        super().__init__(
+            *(p for p in (z, y, sample_weight) if p is not None), name=name
+        )
 
-    def forward(self, ctx, z, y, weights=None):
+    def forward(self, ctx, z, y, sample_weight=None):
         size = np.abs(z - y)
         delta = z.dtype.type(self.delta)
         per_element = np.where(
             size <= delta, 0.5 * size * size, delta * (size - 0.5 * delta)
         )
-        return self._weighted_total(per_element, weights)
+        return self._weighted_total(per_element, sample_weight)
 
-    def backward(self, ctx, g, z, y, weights=None):
+    def backward(self, ctx, g, z, y, sample_weight=None):
         delta = z.dtype.type(self.delta)
         residual = np.clip(z - y, -delta, delta)
-        residual = self._scaled(residual, g, weights)
+        residual = self._scaled(residual, g, sample_weight)
         return (residual, None, None)[: len(self.parents)]
 
     def _slope(self, ctx, z, y):
@@ -1316,21 +1324,23 @@ class SquaredError(_WeightedLoss):
     For predictions ``z`` (the identity output of a regressor) and targets
     ``y``, per sample ``loss_i = 1/2 sum_k (z_ik - y_ik) ** 2``.
 
-    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without sample weights).
     Backward: ``g * w_i * (z_ik - y_ik)`` for the predictions only: the
     gradient of scikit-learn's MLPRegressor, whose reported loss is this one
     divided by the number of outputs (see ``Network.reported_loss_share``).
     """
 
-    def forward(self, ctx, z, y, weights=None):
+    def forward(self, ctx, z, y, sample_weight=None):
         residual = np.subtract(z, y, out=ctx.scratch("r", z.shape, z.dtype))
         residual *= residual
         residual *= 0.5
-        return self._weighted_total(residual, weights)
+        return self._weighted_total(residual, sample_weight)
 
-    def backward(self, ctx, g, z, y, weights=None):
+    def backward(self, ctx, g, z, y, sample_weight=None):
         residual = np.subtract(z, y, out=ctx.scratch("r", z.shape, z.dtype))
-        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, sample_weight), None, None)[
+            : len(self.parents)
+        ]
 
     def _slope(self, ctx, z, y):
         """``z - y``."""
@@ -1353,22 +1363,24 @@ class PoissonLoss(_WeightedLoss):
     ``y log y - y`` included (``0 log 0 = 0``), written in ``z`` so that no
     logarithm of the prediction is taken.
 
-    Forward: ``sum_i w_i * loss_i`` (mean over samples without weights).
+    Forward: ``sum_i w_i * loss_i`` (mean over samples without sample weights).
     Backward: ``g * w_i * (exp(z_ik) - y_ik)`` for ``z`` only.
     """
 
-    def forward(self, ctx, z, y, weights=None):
+    def forward(self, ctx, z, y, sample_weight=None):
         per_element = np.exp(z, out=ctx.scratch("r", z.shape, z.dtype))
         scratch = ctx.buffer("scratch", z.shape, z.dtype)
         per_element -= np.multiply(y, z, out=scratch)
         per_element += xlogy(y, y, out=scratch)
         per_element -= y
-        return self._weighted_total(per_element, weights)
+        return self._weighted_total(per_element, sample_weight)
 
-    def backward(self, ctx, g, z, y, weights=None):
+    def backward(self, ctx, g, z, y, sample_weight=None):
         residual = np.exp(z, out=ctx.scratch("r", z.shape, z.dtype))
         residual -= y
-        return (self._scaled(residual, g, weights), None, None)[: len(self.parents)]
+        return (self._scaled(residual, g, sample_weight), None, None)[
+            : len(self.parents)
+        ]
 
     def _slope(self, ctx, z, y):
         """``exp(z) - y``."""
