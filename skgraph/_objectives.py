@@ -232,9 +232,14 @@ class _RowObjective:
         return buffer
 
     def _pass(self, feed, trace):
-        """Forward and backward pass on one feed; returns the reported objective."""
+        """Forward and backward pass on one feed; returns the reported objective.
+
+        ``feed=None``: on the inputs already bound in ``trace``.
+        """
         network, program = self.network, self.program
-        program.backward(program.forward(feed, trace))
+        if feed is not None:
+            program.bind(feed, trace)
+        program.backward(program.evaluate(trace))
         value = float(trace.values[self.node.index])
         share = network.reported_loss_share
         if share != 1.0:  # scikit-learn's report of a multi-output squared error
@@ -433,6 +438,15 @@ class MiniBatchObjective(_RowObjective):
         self._w_rows = np.empty(batch_size, dtype)
         # Unweighted batches of one size all weigh 1 / n_b: made once per size.
         self._unit_weights = {}
+        # What the trace's inputs are bound to: full batches gathered into
+        # the same buffers need no new binding.
+        self._bound = ()
+
+    def __setstate__(self, state):
+        # The trace's parameter values are views of graph.theta, which pickle
+        # copies apart: the next batch binds them again.
+        self.__dict__.update(state)
+        self._bound = ()
 
     @property
     def grad(self):
@@ -448,10 +462,13 @@ class MiniBatchObjective(_RowObjective):
         if isinstance(rows, slice):
             return X[rows], Y[rows]  # views (or cheap CSR slices)
         n = len(rows)
-        Yb = np.take(Y, rows, axis=0, out=self._Y_raw[:n], mode="clip")
+        whole = n == self._Y_raw.shape[0]  # the buffers themselves, not views
+        Y_rows = self._Y_raw if whole else self._Y_raw[:n]
+        Yb = np.take(Y, rows, axis=0, out=Y_rows, mode="clip")
         if self._X_rows is None:
             return X[rows], Yb
-        return np.take(X, rows, axis=0, out=self._X_rows[:n], mode="clip"), Yb
+        X_rows = self._X_rows if whole else self._X_rows[:n]
+        return np.take(X, rows, axis=0, out=X_rows, mode="clip"), Yb
 
     def _weights(self, rows, n_rows):
         """``s_i / S_b`` of the batch, and the L2 strength it is fed."""
@@ -487,5 +504,13 @@ class MiniBatchObjective(_RowObjective):
         Xb, Yb = self._rows(rows)
         w, l2_strength = self._weights(rows, Xb.shape[0])
         self.n_calls += 1
-        feed = self.network.feed(Xb, self._targets(Yb), w, l2_strength)
+        arrays = (Xb, self._targets(Yb), w)
+        feed, bound = None, self._bound
+        if (
+            not bound
+            or any(a is not b for a, b in zip(arrays, bound[0], strict=True))
+            or l2_strength != bound[1]
+        ):
+            feed = self.network.feed(*arrays, l2_strength)
+            self._bound = (arrays, l2_strength)
         return self._pass(feed, self.trace)
