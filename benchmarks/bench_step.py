@@ -86,7 +86,10 @@ def gemm_step(X, n_classes, n_batches):
     dz = rng.normal(size=(BATCH, HIDDEN)).astype(dtype, order=hidden_order)
     logits = np.empty((BATCH, n_classes), dtype, order="F")
     g = rng.normal(size=(BATCH, n_classes)).astype(dtype, order="F")
-    dW1, dW2 = np.empty(W1.shape, dtype), np.empty(W2.T.shape, dtype)
+    # Weight gradients as the engine computes them (Affine._weight_grad):
+    # the transposed product of a column-major gradient.
+    dW1 = np.empty(W1.T.shape if hidden_order == "F" else W1.shape, dtype)
+    dW2 = np.empty(W2.T.shape, dtype)
 
     def step():
         for _ in range(n_batches):
@@ -97,7 +100,10 @@ def gemm_step(X, n_classes, n_batches):
             np.dot(W2.T, h.T, out=logits.T)
             np.dot(g.T, h, out=dW2)
             np.matmul(g, W2.T, out=dz)
-            np.dot(Xb.T, dz, out=dW1)
+            if hidden_order == "F":
+                np.dot(dz.T, Xb, out=dW1)
+            else:
+                np.dot(Xb.T, dz, out=dW1)
 
     return step
 
