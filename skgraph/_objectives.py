@@ -18,9 +18,9 @@ evaluated; the rest of the fit only chooses a variant:
   objective of every full-batch solver and of both estimators; one block
   is the whole batch);
 - one mini-batch at a time (:class:`MiniBatchObjective`, for SGD and Adam,
-  which update the graph's parameters in place: it is called with the
-  batch's rows, at the current parameters, and leaves the gradient in
-  ``grad``);
+  which update the graph's parameters in place: its
+  :meth:`~MiniBatchObjective.batch_loss` takes the batch's rows, evaluates
+  at the current parameters and leaves the gradient in ``grad``);
 - Dask chunks (:class:`skgraph._dask.DaskObjective`, same base class).
 
 Who does what, once:
@@ -34,9 +34,12 @@ Who does what, once:
 - the graph's inputs are named by the network alone, with
   :meth:`skgraph.networks.Network.feed`.
 
-Every variant derives from :class:`Objective`: ``__call__(theta) -> (loss,
-grad)`` (the mini-batch variant: ``__call__(rows) -> loss``), a call counter
-and the norm of the last gradient. Beside ``__call__``, ``hessp(theta,
+Every variant of ``theta -> (loss, grad)`` derives from :class:`Objective`:
+``__call__(theta) -> (loss, grad)``, a call counter and the norm of the last
+gradient. The mini-batch variant is no such function (each call sees other
+rows, and the optimisers own ``theta``): it shares the row evaluation of
+:class:`FullBatchObjective` (``_RowObjective``), not the base, and is called
+``batch_loss(rows) -> loss``. Beside ``__call__``, ``hessp(theta,
 v)`` gives Hessian-vector products on the same feeds (what
 ``solver="newton-cg"`` needs; :class:`GraphObjective` and
 :class:`FullBatchObjective`, over :meth:`FullBatchObjective.block_feeds`).
@@ -194,9 +197,11 @@ class GraphObjective(Objective):
         return float(trace.values[self.loss.index]), grad
 
 
-class _RowObjective(Objective):
+class _RowObjective:
     """The network's differentiable objective, evaluated on rows of its data.
 
+    What :class:`FullBatchObjective` and :class:`MiniBatchObjective` share
+    (not the ``theta -> (loss, grad)`` interface: only the former has it).
     Holds the program, one reused :class:`~skgraph.graph.Trace` and the
     buffers the rows' targets are cast into. Targets may be stored
     compactly (a bool indicator matrix): each evaluation casts only its own
@@ -227,9 +232,14 @@ class _RowObjective(Objective):
         return buffer
 
     def _pass(self, feed, trace):
-        """Forward and backward pass on one feed; returns the reported objective."""
+        """Forward and backward pass on one feed; returns the reported objective.
+
+        ``feed=None``: on the inputs already bound in ``trace``.
+        """
         network, program = self.network, self.program
-        program.backward(program.forward(feed, trace))
+        if feed is not None:
+            program.bind(feed, trace)
+        program.backward(program.evaluate(trace))
         value = float(trace.values[self.node.index])
         share = network.reported_loss_share
         if share != 1.0:  # scikit-learn's report of a multi-output squared error
@@ -237,7 +247,7 @@ class _RowObjective(Objective):
         return value
 
 
-class FullBatchObjective(_RowObjective):
+class FullBatchObjective(_RowObjective, Objective):
     """The training data in row blocks: the objective of the full-batch solvers.
 
     ``1/S sum_i s_i loss_i + l2_alpha/(2 S) ||W||^2`` is a sum over
@@ -393,12 +403,16 @@ class FullBatchObjective(_RowObjective):
 class MiniBatchObjective(_RowObjective):
     """One mini-batch at a time: the objective of ``"sgd"`` and ``"adam"``.
 
-    Calling it with the batch's rows (a slice or an index array) runs the
-    forward and backward pass on those rows at the graph's current
-    parameters (the optimisers update them in place) and leaves the
-    gradient in :attr:`grad`. The objective is scikit-learn's per-batch one:
+    :meth:`batch_loss` runs the forward and backward pass on the batch's
+    rows (a slice or an index array) at the graph's current parameters
+    (the optimisers update them in place) and leaves the gradient in
+    :attr:`grad`. The objective is scikit-learn's per-batch one:
     ``1/S_b sum_{i in b} s_i loss_i + l2_alpha/(2 S_b) ||W||^2``, its
     weights normalised by the batch's own sum ``S_b``.
+
+    It is not a ``theta -> (loss, grad)`` :class:`Objective`: a call sees
+    other rows each time and reads the parameters where the optimiser keeps
+    them.
 
     Parameters
     ----------
@@ -414,7 +428,14 @@ class MiniBatchObjective(_RowObjective):
         The L2 strength against the summed loss (``alpha``), divided by
         each batch's ``S_b``.
     batch_size : int
+
+    Attributes
+    ----------
+    n_calls : int
+        Batches evaluated so far.
     """
+
+    n_calls = 0
 
     def __init__(self, network, X, Y, loss_weights, l2_alpha, batch_size):
         if sp.issparse(X) and X.format != "csr":
@@ -433,46 +454,81 @@ class MiniBatchObjective(_RowObjective):
         )
         self._Y_raw = np.empty((batch_size, Y.shape[1]), Y.dtype)
         self._w_rows = np.empty(batch_size, dtype)
+        # Unweighted batches of one size all weigh 1 / n_b: made once per size.
+        self._unit_weights = {}
+        # What the trace's inputs are bound to: full batches gathered into
+        # the same buffers need no new binding.
+        self._bound = ()
+
+    def __setstate__(self, state):
+        # The trace's parameter values are views of graph.theta, which pickle
+        # copies apart: the next batch binds them again.
+        self.__dict__.update(state)
+        self._bound = ()
 
     @property
     def grad(self):
-        """ndarray of shape (n_parameters,): the gradient of the last call.
+        """ndarray of shape (n_parameters,): the gradient of the last batch.
 
         The trace's own flat gradient: the optimisers use it as scratch.
         """
         return self.trace.parameter_grad
 
     def _rows(self, rows):
-        """``X``, ``Y`` and ``s_i`` of the batch, into reused buffers."""
-        X, Y, loss_weights = self.X, self.Y, self.loss_weights
+        """``X`` and ``Y`` of the batch, into reused buffers."""
+        X, Y = self.X, self.Y
         if isinstance(rows, slice):
-            w = self._w_rows[: rows.stop - rows.start]
-            if loss_weights is None:
-                w.fill(1.0)
-            else:
-                np.copyto(w, loss_weights[rows])
-            return X[rows], Y[rows], w  # views (or cheap CSR slices)
+            return X[rows], Y[rows]  # views (or cheap CSR slices)
         n = len(rows)
-        Yb = np.take(Y, rows, axis=0, out=self._Y_raw[:n], mode="clip")
-        if loss_weights is None:
-            w = self._w_rows[:n]
-            w.fill(1.0)
-        else:
-            w = np.take(loss_weights, rows, out=self._w_rows[:n], mode="clip")
+        whole = n == self._Y_raw.shape[0]  # the buffers themselves, not views
+        Y_rows = self._Y_raw if whole else self._Y_raw[:n]
+        Yb = np.take(Y, rows, axis=0, out=Y_rows, mode="clip")
         if self._X_rows is None:
-            return X[rows], Yb, w
-        Xb = np.take(X, rows, axis=0, out=self._X_rows[:n], mode="clip")
-        return Xb, Yb, w
+            return X[rows], Yb
+        X_rows = self._X_rows if whole else self._X_rows[:n]
+        return np.take(X, rows, axis=0, out=X_rows, mode="clip"), Yb
 
-    def __call__(self, rows):
-        """The objective on the batch ``rows``; the gradient goes to ``grad``."""
-        Xb, Yb, w = self._rows(rows)
+    def _weights(self, rows, n_rows):
+        """``s_i / S_b`` of the batch, and the L2 strength it is fed."""
+        loss_weights, dtype = self.loss_weights, self.graph.dtype
+        if loss_weights is None:
+            w = self._unit_weights.get(n_rows)
+            if w is None:
+                ones = np.ones(n_rows, dtype)
+                w = self._unit_weights[n_rows] = normalized(ones, n_rows, dtype)
+            return w, self.l2_alpha / n_rows
+        w = self._w_rows[:n_rows]
+        if isinstance(rows, slice):
+            np.copyto(w, loss_weights[rows])
+        else:
+            np.take(loss_weights, rows, out=w, mode="clip")
         total = float(w.sum(dtype=np.float64))
         if total > 0.0:
-            normalized(w, total, w.dtype, out=w)
-            l2_strength = self.l2_alpha / total
-        else:  # a batch of zero-weight samples carries no information
-            l2_strength = 0.0
+            return normalized(w, total, dtype, out=w), self.l2_alpha / total
+        return w, 0.0  # a batch of zero-weight samples carries no information
+
+    def batch_loss(self, rows):
+        """The objective on the batch ``rows``; its gradient goes to :attr:`grad`.
+
+        Parameters
+        ----------
+        rows : slice or ndarray of int
+            The batch's rows of ``X``.
+
+        Returns
+        -------
+        loss : float
+        """
+        Xb, Yb = self._rows(rows)
+        w, l2_strength = self._weights(rows, Xb.shape[0])
         self.n_calls += 1
-        feed = self.network.feed(Xb, self._targets(Yb), w, l2_strength)
+        arrays = (Xb, self._targets(Yb), w)
+        feed, bound = None, self._bound
+        if (
+            not bound
+            or any(a is not b for a, b in zip(arrays, bound[0], strict=True))
+            or l2_strength != bound[1]
+        ):
+            feed = self.network.feed(*arrays, l2_strength)
+            self._bound = (arrays, l2_strength)
         return self._pass(feed, self.trace)

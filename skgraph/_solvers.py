@@ -9,8 +9,9 @@ estimator only chooses and configures one:
   :func:`~skgraph._optimize.minimize`, the L1 term and sign constraints
   included;
 - :class:`MiniBatchSolver` (``"sgd"``, ``"adam"``) runs the epochs of
-  :func:`~skgraph._stochastic.run_epochs` over ``objective(rows) -> loss``
-  (a :class:`~skgraph._objectives.MiniBatchObjective`, whose ``grad`` holds
+  :func:`~skgraph._stochastic.run_epochs` over
+  ``objective.batch_loss(rows) -> loss`` (a
+  :class:`~skgraph._objectives.MiniBatchObjective`, whose ``grad`` holds
   the gradient), updating ``theta0`` in place.
 
 Both call ``callback(iteration, theta, loss)`` after each iteration (or

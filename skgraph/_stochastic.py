@@ -15,6 +15,7 @@ score) and its learning-rate schedules.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -155,18 +156,19 @@ class Adam:
 
     def update(self, theta, grad):
         """One step: change ``theta`` in place; ``grad`` is used as scratch."""
-        self.n_updates += 1
-        t = self.n_updates
+        self.n_updates = t = self.n_updates + 1
         M, V, g = self.M, self.V, grad
         b1, b2 = self.beta_1, self.beta_2
         M *= b1
         M += g
         V *= b2
         V += np.multiply(g, g, out=g)
+        # Python floats (math, not NumPy scalars): float32 moments then
+        # update in float32, with no float64 loop and casts per pass.
         self.learning_rate = (
-            self.learning_rate_init * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            self.learning_rate_init * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         )
-        root = np.sqrt(1.0 - b2)
+        root = math.sqrt(1.0 - b2)
         step = np.sqrt(V, out=g)
         step += self.epsilon / root
         np.divide(M, step, out=step)
@@ -245,6 +247,8 @@ def run_epochs(
     Parameters
     ----------
     objective : skgraph._objectives.MiniBatchObjective
+        ``objective.batch_loss(rows) -> loss`` leaves the batch's gradient
+        in ``objective.grad``; ``objective.X`` is the training data.
     optimizer : SGD or Adam
     theta : ndarray
         The graph's flat parameter vector, updated in place.
@@ -290,7 +294,7 @@ def run_epochs(
             accumulated = 0.0
             for start, stop in _batches(n_samples, batch_size):
                 rows = slice(start, stop) if order is None else order[start:stop]
-                accumulated += objective(rows) * (stop - start)
+                accumulated += objective.batch_loss(rows) * (stop - start)
                 optimizer.update(theta, objective.grad)
             n_iter += 1
             loss = accumulated / n_samples

@@ -117,22 +117,68 @@ def test_objectives_pickle_and_evaluate_the_same():
 
 
 def test_every_variant_shares_the_base():
-    for variant in (GraphObjective, FullBatchObjective, MiniBatchObjective):
+    for variant in (GraphObjective, FullBatchObjective):
         assert issubclass(variant, Objective)
     assert Objective().last_grad_norm == np.inf
+
+
+def test_a_mini_batch_objective_takes_rows_not_theta():
+    network, X, Y, weights = _network_and_data()
+    objective = MiniBatchObjective(network, X, Y, weights, 0.4, batch_size=6)
+    assert not isinstance(objective, Objective)
+    assert not callable(objective)  # no theta -> (loss, grad) to misuse
+    objective.batch_loss(slice(0, 6))
+    assert objective.n_calls == 1
 
 
 def test_a_mini_batch_is_normalised_by_its_own_sum():
     network, X, Y, weights = _network_and_data()
     objective = MiniBatchObjective(network, X, Y, weights, 0.4, batch_size=6)
     rows = np.array([3, 1, 4, 15, 9, 2])
-    loss = objective(rows)
+    loss = objective.batch_loss(rows)
     S = weights[rows].sum()
     feed = network.feed(X[rows], Y[rows], weights[rows] / S, 0.4 / S)
     expected = GraphObjective(network.graph, network.objective, feed)
     expected_loss, expected_grad = expected(network.graph.theta.copy())
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     np.testing.assert_allclose(objective.grad, expected_grad, rtol=1e-10)
+
+
+def _fresh_batch_objective(network, X, Y, weights, rows, l2_alpha):
+    """The batch ``rows`` evaluated from scratch, at the graph's parameters."""
+    w = np.ones(len(X)) if weights is None else weights
+    S = w[rows].sum()
+    feed = network.feed(X[rows], Y[rows], w[rows] / S, l2_alpha / S)
+    return GraphObjective(network.graph, network.objective, feed)(
+        network.graph.theta.copy()
+    )
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_batches_in_reused_buffers_follow_the_rows_and_the_parameters(weighted):
+    # Full batches are gathered into the same buffers and bound once: each
+    # batch must still see its own rows and the parameters as updated in
+    # place, through partial batches, slices and a pickled copy.
+    network, X, Y, weights = _network_and_data()
+    weights = weights if weighted else None
+    objective = MiniBatchObjective(network, X, Y, weights, 0.4, batch_size=6)
+    rng = np.random.default_rng(1)
+    batches = [rng.permutation(23)[:6], rng.permutation(23)[:6], np.arange(5)]
+    for rows in [*batches, slice(2, 8), rng.permutation(23)[:6]]:
+        network.graph.theta += 0.01  # an optimiser's step, in place
+        loss = objective.batch_loss(rows)
+        expected_loss, expected_grad = _fresh_batch_objective(
+            network, X, Y, weights, rows, 0.4
+        )
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        np.testing.assert_allclose(objective.grad, expected_grad, rtol=1e-10)
+    copied = pickle.loads(pickle.dumps(objective))
+    copied.graph.theta += 0.01
+    loss = copied.batch_loss(batches[0])
+    expected_loss, _ = _fresh_batch_objective(
+        copied.network, X, Y, weights, batches[0], 0.4
+    )
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
 
 
 _HIDDEN = {"hidden_layer_sizes", "activation"}

@@ -216,13 +216,14 @@ def test_lbfgs_on_a_logistic_objective_matches_scikit_learn():
 
 class _LeastSquares:
     """Mini-batch objective ``rows -> mean 1/2 (x_i theta - y_i)^2``, as
-    :class:`~skgraph._stochastic.MiniBatchObjective` (``X`` and ``grad``)."""
+    :class:`~skgraph._objectives.MiniBatchObjective` (``X``, ``batch_loss``
+    and ``grad``)."""
 
     def __init__(self, X, y, theta):
         self.X, self.y, self.theta = X, y, theta
         self.grad = np.zeros_like(theta)
 
-    def __call__(self, rows):
+    def batch_loss(self, rows):
         X, y = self.X[rows], self.y[rows]
         residual = X @ self.theta - y
         self.grad[...] = X.T @ residual / len(y)
