@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix skgraph tests examples benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules skgraph tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --doctest-modules skgraph tests
 
 $(DOCS_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
