@@ -15,8 +15,13 @@ in float64 and float32:
   activation="relu")])`` beside ``MLPClassifierGraph`` (the same network:
   what the layer API costs), in the same run;
 * **regressor**: the same two measures of ``MLPRegressorGraph`` and
-  ``MLPRegressor`` (squared error, one output, 100 ReLU units) on two
-  synthetic regression problems, in the same run.
+  ``MLPRegressor`` (squared error, one output, 100 ReLU units), and adam in
+  JAX, on two synthetic regression problems, in the same run;
+* **float32 fits** (``--float32-fits MAX_ITER`` only): whole ``lbfgs``
+  fits to the default ``tol`` of float32 against float64 data, per fit
+  and per iteration (a float32 fit solves in float32, then polishes in
+  float64: a fixed number of iterations at ``tol=0`` times float32 ones
+  only).
 
 Each time is the difference of a longer and a shorter fit divided by the
 extra epochs (iterations), so validation and set-up are not counted for
@@ -39,7 +44,7 @@ JAX's first fit, which compiles, apart from the medians.
 Usage::
 
     python benchmarks/bench_mlp.py [--repeats R] [--quick] [--regressor-only]
-                                   [--layers-only]
+                                   [--layers-only] [--float32-fits MAX_ITER]
 """
 
 from __future__ import annotations
