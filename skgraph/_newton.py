@@ -80,6 +80,7 @@ class LinearModelHessian:
         self._blocks = _row_blocks(n_samples, n + self.n_dof)
         self._program = network.graph.program((network.logits,))
         self._trace = self._program.bind({network.X: X}, Trace(self._program))
+        self._X1 = None  # one block's rows of X1, made on first use
 
     @classmethod
     def from_feed(cls, network, feed):
@@ -155,8 +156,6 @@ class LinearModelHessian:
         n_weights = self.X.shape[1] * self.n_classes
         H.flat[: n_weights * (n + 1) : n + 1] += self.l2_strength
         return H, warning
-
-    _X1 = None
 
     def _block_buffer(self):
         """The rows of ``X1`` of one block: one buffer, reused by every call

@@ -321,7 +321,9 @@ class FullBatchObjective(_RowObjective, Objective):
             for start in range(0, n_samples, block_size)
         ]
         self._grad = np.zeros(self.graph.n_parameters)
-        self._last_point = np.empty(self.graph.n_parameters)  # see last_value
+        # Where the whole batch was last evaluated (see last_value).
+        self._last_point = np.empty(self.graph.n_parameters)
+        self._at_last_point = False
         # One trace per block size (a last, shorter block has its own): a
         # trace's buffers fit one shape, and a block of another shape would
         # reallocate them all, twice per evaluation.
@@ -378,8 +380,6 @@ class FullBatchObjective(_RowObjective, Objective):
         if not self._at_last_point or not np.array_equal(self._last_point, theta):
             return None
         return self.trace.values[node.index]
-
-    _at_last_point = False
 
     def _evaluate(self, theta):
         # set_flat without its checks: scipy hands back the vector it was given.

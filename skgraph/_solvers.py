@@ -136,7 +136,9 @@ class FullBatchSolver:
             return first
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            second = self._solve_with_budget_left(objective, first, callback, warm_up)
+            second = self._solve_with_budget_left(
+                objective, first, max_iter - done, callback, warm_up
+            )
         result = replace(
             second,
             n_iter=done + second.n_iter,
@@ -146,12 +148,14 @@ class FullBatchSolver:
         self._warn_if_not_converged(result)
         return result
 
-    def _solve_with_budget_left(self, objective, first, callback, warm_up):
-        """``solve`` from where ``first`` stopped, with the iterations (and
-        evaluations, where limited) that ``first`` left; ``warm_up``: see
+    def _solve_with_budget_left(
+        self, objective, first, iterations_left, callback, warm_up
+    ):
+        """``solve`` from where ``first`` stopped, with ``iterations_left``
+        (and the evaluations ``first`` left, where limited); ``warm_up``: see
         :meth:`solve_polished`."""
         saved = dict(self.options)
-        self.options["max_iter"] = saved.get("max_iter", 100) - first.n_iter
+        self.options["max_iter"] = iterations_left
         if "max_fun" in saved:
             self.options["max_fun"] = max(1, saved["max_fun"] - first.n_fev)
         stop = None
