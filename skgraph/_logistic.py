@@ -42,6 +42,10 @@ __all__ = ["LogisticRegressionGraph"]
 #: Logits per block of rows when float32 data are fitted (see ``_solve``):
 #: 512 KB in float64, against the logits' n_samples * n_outputs.
 _BLOCK_ELEMENTS = 1 << 16
+#: A dense X larger than this (more than a last-level cache holds) is
+#: evaluated in row blocks of about ``_STREAM_BLOCK_BYTES`` (see ``_solve``).
+_STREAM_BYTES = 32 * 2**20
+_STREAM_BLOCK_BYTES = 4 * 2**20
 
 
 class LogisticRegressionGraph(_BaseGraphClassifier):
@@ -434,6 +438,9 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         narrow = not data.distributed and data.X.dtype != network.graph.dtype
         W = network.weights[0]
         block_size = max(1, _BLOCK_ELEMENTS // W.shape[1]) if narrow else None
+        streamed = _streamed_block_rows(data.X)
+        if streamed is not None and self.solver != "newton-cholesky":
+            block_size = min(streamed, block_size or streamed)
         objective = self._full_batch_objective(network, data, block_size)
         step_data = (data.X, objective.sample_weight, objective.l2_strength)
         solver = self._full_batch_solver(network, data, step_data)
@@ -693,6 +700,21 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
 
 
 _NOT_FITTED = "Estimator, %%(name)s, must be fitted before %s."
+
+
+def _streamed_block_rows(X):
+    """Rows per block for a dense ``X`` too large for the caches, else ``None``.
+
+    Evaluated whole, the objective reads ``X`` from memory twice per
+    evaluation: once for the logits, once for the gradient ``X.T @ r``. In
+    blocks of a few MB, the second product finds its block still in the
+    cache, so ``X`` comes from memory once. (Newton-Cholesky keeps the
+    whole batch: it reads the logits of the last evaluation.)
+    """
+    if not isinstance(X, np.ndarray) or X.nbytes <= _STREAM_BYTES:
+        return None
+    row_bytes = X.shape[1] * X.itemsize
+    return max(256, _STREAM_BLOCK_BYTES // row_bytes)
 
 
 def _hessian_option(solver, network, X, sample_weight, l2_strength):
