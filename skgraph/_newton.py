@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack
-from scipy.special import expit, softmax
+from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from skgraph.graph import Trace
@@ -120,7 +120,12 @@ class LinearModelHessian:
         if self.n_classes == 1:
             p = expit(logits[:, 0])
             return self.sample_weight * p * (1.0 - p), None
-        return self.sample_weight, softmax(logits, axis=1)
+        # The softmax in numpy's calls alone: scipy's wrapper costs more than
+        # the arithmetic on the small problems this solver is chosen for.
+        P = logits - logits.max(axis=1, keepdims=True)
+        np.exp(P, out=P)
+        P /= np.add.reduce(P, axis=1, keepdims=True)
+        return self.sample_weight, P
 
     def pointwise_warning(self, h):
         """scikit-learn's test: over a quarter of the (weighted) curvatures <= 0."""
@@ -151,7 +156,10 @@ class LinearModelHessian:
             H = 0.5 * (H + H.T)  # sparse products round each triangle apart
         else:
             for rows in self._blocks:
-                self._dense_block(rows, h, P, H)
+                if P is None:
+                    self._dense_block(rows, h, H)
+                else:
+                    self._dense_multinomial_block(rows, h, P, H)
             H += np.triu(H, 1).T  # BLAS filled the upper triangle only
         n_weights = self.X.shape[1] * self.n_classes
         H.flat[: n_weights * (n + 1) : n + 1] += self.l2_strength
@@ -164,26 +172,43 @@ class LinearModelHessian:
             self._X1 = np.empty((self._blocks[0].stop, self.n_dof))
         return self._X1
 
-    def _dense_block(self, rows, h, P, H):
-        """Add the upper triangle of one block of rows' terms to ``H``."""
+    def _dense_block(self, rows, h, H):
+        """Add the upper triangle of one block of rows' terms to ``H`` (sigmoid)."""
         X1 = self._block_buffer()[: rows.stop - rows.start]
         n_features = self.X.shape[1]
-        if P is None:  # h >= 0: scale the rows by sqrt(h) as they are copied
-            root = np.sqrt(h[rows])[:, None]
-            np.multiply(self.X[rows], root, out=X1[:, :n_features])
-            if self.fit_intercept:
-                X1[:, -1:] = root
-            blas.dsyrk(1.0, X1.T, beta=1.0, c=H, overwrite_c=True)
-            return
+        # h >= 0: scale the rows by sqrt(h) as they are copied
+        root = np.sqrt(h[rows])[:, None]
+        np.multiply(self.X[rows], root, out=X1[:, :n_features])
+        if self.fit_intercept:
+            X1[:, -1:] = root
+        blas.dsyrk(1.0, X1.T, beta=1.0, c=H, overwrite_c=True)
+
+    def _dense_multinomial_block(self, rows, w, P, H):
+        """Add the upper triangle of one block of rows' terms to ``H`` (softmax).
+
+        With ``O = x (x) p`` (the classes of one feature adjacent, as in
+        ``theta``), the block's Hessian is ``blockdiag_k(X1.T diag(w p_k)
+        X1) - O.T diag(w) O``.
+        """
+        X1 = self._block_buffer()[: rows.stop - rows.start]
+        n_features = self.X.shape[1]
         X1[:, :n_features] = self.X[rows]
         if self.fit_intercept:
             X1[:, -1] = 1.0
-        K, p, w = self.n_classes, P[rows], h[rows]
-        for k in range(K):  # diag(p): the blocks of one class
-            _add_gram(H[k::K, k::K], X1, w * p[:, k])
-        # -p p^T: the Gram matrix of x (x) p, classes of one feature adjacent
+        K, p, w = self.n_classes, P[rows], w[rows]
         outer = (X1[:, :, None] * p[:, None, :]).reshape(len(w), -1)
-        _add_gram(H, outer, w, sign=-1.0)
+        # A class's block is strided in H, where BLAS cannot write: each is
+        # made apart (its lower triangle zero) and added.
+        if w.min(initial=0.0) >= 0.0:  # syrk: half the work, on sqrt(w) rows
+            root = np.sqrt(w)[:, None]
+            blas.dsyrk(-1.0, (outer * root).T, beta=1.0, c=H, overwrite_c=True)
+            class_roots = np.sqrt(p) * root
+            for k in range(K):
+                H[k::K, k::K] += blas.dsyrk(1.0, (X1 * class_roots[:, k, None]).T)
+            return
+        H -= np.triu((outer * w[:, None]).T @ outer)  # negative sample weights
+        for k in range(K):
+            H[k::K, k::K] += np.triu((X1 * (w * p[:, k])[:, None]).T @ X1)
 
     def _sparse_product(self, h, P, H):
         """``H`` from sparse ``X``: one sparse product per pair of classes."""
@@ -210,22 +235,6 @@ def _row_blocks(n_samples, width):
     """Slices of rows whose buffer of ``width`` float64 columns stays small."""
     size = max(256, _BLOCK_BYTES // (8 * max(width, 1)))
     return [slice(i, min(i + size, n_samples)) for i in range(0, n_samples, size)]
-
-
-def _add_gram(out, Z, w, sign=1.0):
-    """``out += sign * Z.T @ diag(w) @ Z`` (upper triangle; ``syrk`` when w >= 0).
-
-    ``out`` may be a strided view (the block of one class), which BLAS
-    cannot write into: the product is then made apart and added.
-    """
-    if np.all(w >= 0):
-        S = np.sqrt(w)[:, None] * Z  # a transposed C array is Fortran for BLAS
-        if out.flags.f_contiguous:
-            blas.dsyrk(sign, S.T, beta=1.0, c=out, overwrite_c=True)
-        else:  # a fresh result: its lower triangle is zero
-            out += blas.dsyrk(sign, S.T)
-        return
-    out += np.triu(sign * (Z.T @ (w[:, None] * Z)))
 
 
 def cholesky_solve(H, g):
