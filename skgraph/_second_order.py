@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skgraph.graph import Trace
+from skgraph.graph import Parameter, Trace
 
 __all__ = ["HessianVectorProduct", "ObjectiveHessian"]
 
@@ -79,25 +79,59 @@ class HessianVectorProduct:
             (index, graph.nodes[index], gather, routes)
             for index, _, gather, routes in reversed(program._backward_plan)
         ]
+        # What the linearisation's backward pass asks of each op when the
+        # point's gradient is not wanted: the gradients of the nodes between
+        # the parameters and the loss (which the products read), none of the
+        # parameters' (which they do not: for a linear model, X.T @ r).
+        self._interior_needs = {
+            index: tuple(
+                need and not isinstance(parent, Parameter)
+                for need, parent in zip(needs, graph.nodes[index].parents, strict=True)
+            )
+            for index, needs in program.needs.items()
+        }
 
-    def linearize(self, feed):
+    def linearize(self, feed, gradient=True):
         """Forward and backward pass at the graph's current parameters.
 
         Later products are taken at this point, whatever ``graph.theta``
         becomes, until the next call.
+
+        Parameters
+        ----------
+        feed : dict of {Input: array-like}
+        gradient : bool, default=True
+            Whether to compute the gradient at the point (:attr:`gradient`).
+            The products do not need it: ``False`` saves each parameter's
+            share of the backward pass (a Newton solver has the gradient from
+            its objective), and :attr:`gradient` is then zero.
         """
         program, trace = self.program, self.trace
         for ctx in trace.contexts:
             if ctx is not None:
                 ctx._at_point.clear()
-        program.backward(program.forward(feed, trace))
+        program.forward(feed, trace)
+        if gradient:
+            program.backward(trace)
+        else:
+            contexts = trace.contexts
+            for index, needs in self._interior_needs.items():
+                contexts[index].needs = needs
+            try:
+                program.backward(trace)
+            finally:  # the products' rules read which parents want an R{g}
+                for index, needs in program.needs.items():
+                    contexts[index].needs = needs
         # Freeze the point: the bound parameter values are live views.
         for param in program.parameters:
             trace.values[param.index] = trace.values[param.index].copy()
 
     @property
     def gradient(self):
-        """ndarray : the flat gradient at the point (a view; do not modify)."""
+        """ndarray : the flat gradient at the point (a view; do not modify).
+
+        Zero after ``linearize(feed, gradient=False)``.
+        """
         return self.trace.parameter_grad
 
     def __call__(self, direction, out=None):
@@ -216,12 +250,12 @@ class ObjectiveHessian:
             if self._point is None or not np.array_equal(theta, self._point):
                 self.graph.set_flat(theta)
                 (feed,) = self.feeds()
-                self.product.linearize(feed)
+                self.product.linearize(feed, gradient=False)
                 self._point = theta.copy()
             return self.product(direction).astype(np.float64)
         total = np.zeros(self.graph.n_parameters)
         for feed in self.feeds():
             self.graph.set_flat(theta)
-            self.product.linearize(feed)
+            self.product.linearize(feed, gradient=False)
             total += self.product(direction)
         return total

@@ -72,6 +72,23 @@ def test_products_at_a_point_ignore_later_parameter_changes():
     )
 
 
+def test_linearizing_without_the_gradient_gives_the_same_products():
+    """gradient=False skips the parameters' gradients, which products do not read."""
+    net, feed = _network_feed()
+    graph = net.graph
+    program = graph.program((net.objective,), loss=net.objective)
+    full, lean = HessianVectorProduct(program), HessianVectorProduct(program)
+    full.linearize(feed)
+    lean.linearize(feed, gradient=False)
+    np.testing.assert_array_equal(lean.gradient, 0.0)
+    for seed in range(3):
+        v = np.random.default_rng(seed).normal(size=graph.n_parameters)
+        np.testing.assert_allclose(lean(v), full(v), rtol=1e-12, atol=1e-14)
+    # The products' rules see every parent's need again (a parameter's R{g}).
+    lean.linearize(feed)
+    np.testing.assert_allclose(lean.gradient, full.gradient, rtol=1e-12)
+
+
 def test_objective_hessian_over_blocks_equals_the_whole():
     net, feed = _network_feed(n=12)
     graph = net.graph
