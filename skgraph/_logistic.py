@@ -43,7 +43,8 @@ __all__ = ["LogisticRegressionGraph"]
 #: 512 KB in float64, against the logits' n_samples * n_outputs.
 _BLOCK_ELEMENTS = 1 << 16
 #: A dense X larger than this (more than a last-level cache holds) is
-#: evaluated in row blocks of about ``_STREAM_BLOCK_BYTES`` (see ``_solve``).
+#: evaluated in row blocks of about ``_STREAM_BLOCK_BYTES`` (see
+#: ``_streamed_block_rows``).
 _STREAM_BYTES = 32 * 2**20
 _STREAM_BLOCK_BYTES = 4 * 2**20
 
@@ -434,7 +435,8 @@ class LogisticRegressionGraph(_BaseGraphClassifier):
         # over blocks of rows: no buffer of the logits' size, let alone X's,
         # is float64. (Float32 steps of "cg" and "gd", which stop or crawl
         # where float32 cannot resolve the loss, would cost more than they
-        # save: those solve on the float64 objective only.)
+        # save: those solve on the float64 objective only.) A dense X larger
+        # than the caches also goes over blocks of rows, of a few MB.
         narrow = not data.distributed and data.X.dtype != network.graph.dtype
         W = network.weights[0]
         block_size = max(1, _BLOCK_ELEMENTS // W.shape[1]) if narrow else None
@@ -709,7 +711,8 @@ def _streamed_block_rows(X):
     evaluation: once for the logits, once for the gradient ``X.T @ r``. In
     blocks of a few MB, the second product finds its block still in the
     cache, so ``X`` comes from memory once. (Newton-Cholesky keeps the
-    whole batch: it reads the logits of the last evaluation.)
+    whole batch of float64 data: it reads the logits of the last
+    evaluation.)
     """
     if not isinstance(X, np.ndarray) or X.nbytes <= _STREAM_BYTES:
         return None

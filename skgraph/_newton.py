@@ -199,7 +199,7 @@ class LinearModelHessian:
         outer = (X1[:, :, None] * p[:, None, :]).reshape(len(w), -1)
         # A class's block is strided in H, where BLAS cannot write: each is
         # made apart (its lower triangle zero) and added.
-        if w.min(initial=0.0) >= 0.0:  # syrk: half the work, on sqrt(w) rows
+        if w.min() >= 0.0:  # syrk: half the work, on sqrt(w) rows
             root = np.sqrt(w)[:, None]
             blas.dsyrk(-1.0, (outer * root).T, beta=1.0, c=H, overwrite_c=True)
             class_roots = np.sqrt(p) * root

@@ -104,7 +104,7 @@ class HessianVectorProduct:
             Whether to compute the gradient at the point (:attr:`gradient`).
             The products do not need it: ``False`` saves each parameter's
             share of the backward pass (a Newton solver has the gradient from
-            its objective), and :attr:`gradient` is then zero.
+            its objective), and :attr:`gradient` is then NaN.
         """
         program, trace = self.program, self.trace
         for ctx in trace.contexts:
@@ -122,6 +122,8 @@ class HessianVectorProduct:
             finally:  # the products' rules read which parents want an R{g}
                 for index, needs in program.needs.items():
                     contexts[index].needs = needs
+            # Ops that ignore needs may have written part of it: none is wanted.
+            trace.parameter_grad.fill(np.nan)
         # Freeze the point: the bound parameter values are live views.
         for param in program.parameters:
             trace.values[param.index] = trace.values[param.index].copy()
@@ -130,7 +132,7 @@ class HessianVectorProduct:
     def gradient(self):
         """ndarray : the flat gradient at the point (a view; do not modify).
 
-        Zero after ``linearize(feed, gradient=False)``.
+        NaN (not computed) after ``linearize(feed, gradient=False)``.
         """
         return self.trace.parameter_grad
 
@@ -248,6 +250,7 @@ class ObjectiveHessian:
         theta = np.asarray(theta, dtype=np.float64)
         if self.n_feeds == 1:
             if self._point is None or not np.array_equal(theta, self._point):
+                self._point = None  # until the trace holds this point whole
                 self.graph.set_flat(theta)
                 (feed,) = self.feeds()
                 self.product.linearize(feed, gradient=False)

@@ -182,7 +182,10 @@ class Op(Node):
         gradient ``g`` along ``g_dot`` (``None``: zero). ``None`` where
         ``ctx.needs[i]`` is false or the result is zero. It runs before the
         node's backward rule of the same pass and must not write into
-        anything the forward pass left (see :mod:`skgraph._second_order`).
+        anything the forward pass left (see :mod:`skgraph._second_order`),
+        nor read anything the backward rule keeps: the linearisation's
+        backward pass may run with fewer ``needs`` (no parameter's
+        gradient) than the products see.
         An op with no second derivative where it matters raises a
         ValueError naming itself (:class:`~skgraph.ops.L1Penalty`); an op
         without these methods raises ``NotImplementedError``.

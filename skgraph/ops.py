@@ -1004,7 +1004,7 @@ class SigmoidCrossEntropy(_WeightedLoss):
     def backward(self, ctx, g, z, y, sample_weight=None):
         # sigmoid(z) = exp(min(z, 0)) / (1 + exp(-|z|)): the numerator is 1
         # where z >= 0 and exp(-|z|) below, which max(sign(z), exp(-|z|))
-        # picks (0 < exp(-|z|) <= 1, and exp(-0) = 1). No difference of
+        # picks (0 <= exp(-|z|) <= 1, and exp(-0) = 1). No difference of
         # nearly equal numbers. (np.sign, not np.heaviside: numpy does not
         # vectorise the latter, which cost more than the rest of this rule.)
         tail = ctx.exp_minus_abs
@@ -1028,7 +1028,7 @@ class SigmoidCrossEntropy(_WeightedLoss):
 
 
 def _exp_minus_abs(z, out):
-    """``exp(-|z|)`` into ``out``: in (0, 1], for any finite ``z``."""
+    """``exp(-|z|)`` into ``out``: in [0, 1] (0 once it underflows), for any ``z``."""
     np.negative(np.abs(z, out=out), out=out)  # -|z| (np.copysign costs twice)
     with np.errstate(under="ignore"):  # exp(-|z|) -> 0 is exact enough
         return np.exp(out, out=out)

@@ -630,3 +630,37 @@ def test_float32_fit_holds_no_float64_copy_of_X(container):
     if container is np.asarray:  # sparse float32 parity: the test above
         reference = _reference(X.astype(np.float64), y)
         assert _relative_error(ours, reference) < 1e-4
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", ["lbfgs", "cg", "newton-cg", "newton-cholesky"])
+def test_a_large_dense_X_is_evaluated_in_row_blocks(monkeypatch, solver, n_classes):
+    # A dense X over _STREAM_BYTES goes over row blocks (X read from memory
+    # once per evaluation); made small here, so that 1,000 rows are 4 blocks.
+    import skgraph._logistic as logistic
+
+    X, y = make_classification(
+        1_000, 8, n_informative=5, n_classes=n_classes, random_state=0
+    )
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    # (cg stops on the resolution of its line search well above 1e-10)
+    params = dict(solver=solver, tol=1e-6 if solver == "cg" else 1e-10, max_iter=500)
+    whole = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sample_weight)
+    block_sizes = []
+    build = LogisticRegressionGraph._full_batch_objective
+
+    def spy(self, network, data, block_size=None):
+        block_sizes.append(block_size)
+        return build(self, network, data, block_size)
+
+    monkeypatch.setattr(LogisticRegressionGraph, "_full_batch_objective", spy)
+    monkeypatch.setattr(logistic, "_STREAM_BYTES", 0)
+    monkeypatch.setattr(logistic, "_STREAM_BLOCK_BYTES", 1)  # 256 rows, the floor
+    blocks = LogisticRegressionGraph(**params).fit(X, y, sample_weight=sample_weight)
+    # Newton-Cholesky keeps the whole batch: its Hessian reads its logits.
+    assert block_sizes == [None if solver == "newton-cholesky" else 256]
+    scale = np.abs(whole.coef_).max()
+    np.testing.assert_allclose(blocks.coef_, whole.coef_, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(
+        blocks.intercept_, whole.intercept_, rtol=0, atol=1e-7 * scale
+    )

@@ -59,6 +59,19 @@ def _assert_same_fit(reference, graph, rtol=1e-4):
 def test_hessian_matches_finite_differences_of_the_gradient(
     n_classes, fit_intercept, sparse, weighted
 ):
+    _check_hessian(n_classes, fit_intercept, sparse, weighted, negative=False)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_multinomial_hessian_with_negative_sample_weights(fit_intercept, sparse):
+    # The dense product's branch without syrk. (The binary Hessian takes
+    # the curvatures' absolute values then, as scikit-learn's does.)
+    _check_hessian(3, fit_intercept, sparse, weighted=True, negative=True)
+
+
+def _check_hessian(n_classes, fit_intercept, sparse, weighted, negative):
+    """The Hessian at a point near a short fit, against finite differences."""
     X, y = _data(n_classes, n_samples=40, n_features=4)
     rng = np.random.default_rng(0)
     sample_weight = rng.uniform(0.5, 2.0, len(y)) if weighted else None
@@ -66,6 +79,8 @@ def test_hessian_matches_finite_differences_of_the_gradient(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y, sample_weight=sample_weight)
+    if negative:
+        sample_weight[:4] = -0.4
     Xs = sp.csr_matrix(X) if sparse else X
     graph, node, feed = est._training_objective(Xs, y, sample_weight)
     network = est._network

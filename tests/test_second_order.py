@@ -80,13 +80,20 @@ def test_linearizing_without_the_gradient_gives_the_same_products():
     full, lean = HessianVectorProduct(program), HessianVectorProduct(program)
     full.linearize(feed)
     lean.linearize(feed, gradient=False)
-    np.testing.assert_array_equal(lean.gradient, 0.0)
+    assert np.isnan(lean.gradient).all()  # not computed
     for seed in range(3):
         v = np.random.default_rng(seed).normal(size=graph.n_parameters)
         np.testing.assert_allclose(lean(v), full(v), rtol=1e-12, atol=1e-14)
     # The products' rules see every parent's need again (a parameter's R{g}).
     lean.linearize(feed)
     np.testing.assert_allclose(lean.gradient, full.gradient, rtol=1e-12)
+    # Elementwise ops next to a parameter compute its gradient regardless.
+    g, *_, L = _fan_out()
+    fan = HessianVectorProduct(g.program((L,), loss=L))
+    fan.linearize({}, gradient=False)
+    assert np.isnan(fan.gradient).all()
+    expected = g.hessian_vector_product(L, {}, np.array([1.0])).parameter_grad
+    np.testing.assert_allclose(fan(np.array([1.0])), expected, rtol=1e-12)
 
 
 def test_objective_hessian_over_blocks_equals_the_whole():
