@@ -123,7 +123,8 @@ class LinearModelHessian:
         # The softmax in numpy's calls alone: scipy's wrapper costs more than
         # the arithmetic on the small problems this solver is chosen for.
         P = logits - logits.max(axis=1, keepdims=True)
-        np.exp(P, out=P)
+        with np.errstate(under="ignore"):  # exp(-large) -> 0 is exact enough
+            np.exp(P, out=P)
         P /= np.add.reduce(P, axis=1, keepdims=True)
         return self.sample_weight, P
 
@@ -172,15 +173,26 @@ class LinearModelHessian:
             self._X1 = np.empty((self._blocks[0].stop, self.n_dof))
         return self._X1
 
-    def _dense_block(self, rows, h, H):
-        """Add the upper triangle of one block of rows' terms to ``H`` (sigmoid)."""
+    def _block_rows(self, rows, scale=None):
+        """``X1 = [X, 1]`` of ``rows`` in the reused buffer, times ``scale``.
+
+        ``scale`` (a column, or ``None``) multiplies each row as it is copied.
+        """
         X1 = self._block_buffer()[: rows.stop - rows.start]
         n_features = self.X.shape[1]
-        # h >= 0: scale the rows by sqrt(h) as they are copied
-        root = np.sqrt(h[rows])[:, None]
-        np.multiply(self.X[rows], root, out=X1[:, :n_features])
+        if scale is None:
+            X1[:, :n_features] = self.X[rows]
+            if self.fit_intercept:
+                X1[:, -1] = 1.0
+            return X1
+        np.multiply(self.X[rows], scale, out=X1[:, :n_features])
         if self.fit_intercept:
-            X1[:, -1:] = root
+            X1[:, -1:] = scale
+        return X1
+
+    def _dense_block(self, rows, h, H):
+        """Add the upper triangle of one block of rows' terms to ``H`` (sigmoid)."""
+        X1 = self._block_rows(rows, np.sqrt(h[rows])[:, None])  # h >= 0
         blas.dsyrk(1.0, X1.T, beta=1.0, c=H, overwrite_c=True)
 
     def _dense_multinomial_block(self, rows, w, P, H):
@@ -190,11 +202,7 @@ class LinearModelHessian:
         ``theta``), the block's Hessian is ``blockdiag_k(X1.T diag(w p_k)
         X1) - O.T diag(w) O``.
         """
-        X1 = self._block_buffer()[: rows.stop - rows.start]
-        n_features = self.X.shape[1]
-        X1[:, :n_features] = self.X[rows]
-        if self.fit_intercept:
-            X1[:, -1] = 1.0
+        X1 = self._block_rows(rows)
         K, p, w = self.n_classes, P[rows], w[rows]
         outer = (X1[:, :, None] * p[:, None, :]).reshape(len(w), -1)
         # A class's block is strided in H, where BLAS cannot write: each is
