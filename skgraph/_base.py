@@ -362,9 +362,10 @@ class _BaseGraphEstimator(CallbackSupportMixin, BaseEstimator):
         """The dtype of a new network trained on data of ``dtype`` (the same).
 
         A float64 network for float32 data (a solve that needs float64) is
-        fed the float32 ``X`` as it is: its first layer widens ``X`` a block
-        at a time (:class:`~skgraph.ops.Affine`), and :meth:`_recast` makes
-        the fitted model float32.
+        never fed a float64 copy of ``X``: the objective widens dense rows a
+        block at a time (:class:`~skgraph._objectives.FullBatchObjective`),
+        the first layer the rest (:class:`~skgraph.ops.Affine`), and
+        :meth:`_recast` makes the fitted model float32.
         """
         return dtype
 

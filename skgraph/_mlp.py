@@ -328,8 +328,9 @@ class _BaseMLPGraph(_BaseGraphEstimator):
         optimum, which it computes in float64: the solver runs on the
         float32 objective first (float32 products, half the memory traffic),
         then polishes on the float64 objective of a float64 copy of the
-        network over the same float32 ``X`` (widened a block at a time by
-        :class:`~skgraph.ops.Affine`, never copied whole), which decides
+        network over the same float32 ``X`` (widened a block at a time, see
+        :class:`~skgraph._objectives.FullBatchObjective`; never copied
+        whole), which decides
         convergence; see :meth:`FullBatchSolver.solve_polished`. On Dask
         data, on the float64 objective only. The result is stored in
         ``network``, in its own dtype.

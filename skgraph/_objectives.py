@@ -54,6 +54,10 @@ from skgraph._second_order import ObjectiveHessian
 from skgraph._weights import normalized, weight_total
 from skgraph.graph import Trace
 
+#: Bytes of one block of dense data narrower than the graph (float32 ``X``
+#: of a float64 network) once widened (see :class:`FullBatchObjective`).
+_WIDENED_BLOCK_BYTES = 4 * 2**20
+
 __all__ = [
     "Objective",
     "GraphObjective",
@@ -256,7 +260,13 @@ class FullBatchObjective(_RowObjective, Objective):
     the first block only), which bounds the memory of the hidden layers'
     values and gradients whatever the number of samples. Without, the whole
     batch is one block, fed the plain mean when every sample weighs one.
-    The data are sliced, never copied (CSC input is taken whole).
+    The data are sliced, never copied (CSC input is taken whole). Dense
+    data narrower than the graph (float32 ``X``, float64 parameters) are
+    widened one block at a time into one reused buffer, the blocks then at
+    most ``_WIDENED_BLOCK_BYTES`` (4 MB) once widened: each block is cast
+    once for both of its products, where :class:`~skgraph.ops.Affine`,
+    fed the narrow rows, would cast them in the forward and again in the
+    backward pass.
 
     Parameters
     ----------
@@ -313,6 +323,11 @@ class FullBatchObjective(_RowObjective, Objective):
         blocked = block_size is not None
         if not blocked or (sp.issparse(X) and X.format == "csc"):
             block_size = n_samples
+        self._widened = None
+        if blocked and isinstance(X, np.ndarray) and X.dtype.itemsize < dtype.itemsize:
+            row_bytes = X.shape[1] * dtype.itemsize
+            block_size = min(block_size, max(1, _WIDENED_BLOCK_BYTES // row_bytes))
+            self._widened = np.empty((min(block_size, n_samples), X.shape[1]), dtype)
         self._block_ones = None
         if blocked and loss_weights is None:
             self._block_ones = np.full(min(block_size, n_samples), 1.0 / total, dtype)
@@ -335,14 +350,20 @@ class FullBatchObjective(_RowObjective, Objective):
 
     def _block_feed(self, rows, l2_strength):
         """The feed of the block ``rows`` (a slice); the whole batch is fed
-        as it is (a slice of a sparse matrix would copy it)."""
+        as it is (a slice of a sparse matrix would copy it), narrow data
+        widened into the one buffer every block shares."""
         whole = len(self._blocks) == 1
+        n_rows = rows.stop - rows.start
         if self._block_ones is not None:
-            w = self._block_ones[: rows.stop - rows.start]
+            w = self._block_ones[:n_rows]
         else:
             w = None if self.sample_weight is None else self.sample_weight[rows]
+        X_rows = self.X if whole else self.X[rows]
+        if self._widened is not None:
+            X_rows = self._widened[:n_rows]
+            np.copyto(X_rows, self.X[rows])
         return self.network.feed(
-            self.X if whole else self.X[rows],
+            X_rows,
             self._targets(self.Y if whole else self.Y[rows]),
             w,
             l2_strength,
@@ -350,7 +371,11 @@ class FullBatchObjective(_RowObjective, Objective):
         )
 
     def block_feeds(self):
-        """The feed of each block of rows, in order (the penalty in the first)."""
+        """The feed of each block of rows, in order (the penalty in the first).
+
+        A feed may reuse the previous one's buffers (widened data): use
+        each before asking for the next.
+        """
         if self._whole_feed is not None:
             yield self._whole_feed
             return

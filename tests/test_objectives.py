@@ -58,6 +58,37 @@ def test_row_blocks_give_the_whole_batch_objective(weighted, block_size):
         assert objective.last_grad_norm == pytest.approx(np.linalg.norm(grad))
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_narrow_data_are_widened_a_block_at_a_time(monkeypatch, weighted):
+    # float32 X, float64 network: each block is cast into one shared buffer
+    # (here of 4 rows: the byte cap binds before the block size asked for),
+    # and the objective and its Hessian products are those of a float64 X.
+    import skgraph._objectives as objectives
+
+    monkeypatch.setattr(objectives, "_WIDENED_BLOCK_BYTES", 4 * 4 * 8)
+    network, X, Y, weights = _network_and_data()
+    weights = weights if weighted else None
+    X32 = X.astype(np.float32)
+    theta = network.graph.theta.copy()
+    direction = np.random.default_rng(1).normal(size=theta.shape)
+    narrow = FullBatchObjective(network, X32, Y, weights, 0.3, block_size=10)
+    wide = FullBatchObjective(network, X32.astype(np.float64), Y, weights, 0.3)
+    assert [b.stop - b.start for b in narrow._blocks] == [4] * 5 + [3]
+    feeds = [feed[network.X] for feed in narrow.block_feeds()]
+    assert all(x.dtype == np.float64 and np.shares_memory(x, feeds[0]) for x in feeds)
+    expected_loss, expected_grad = wide(theta)
+    for _ in range(2):
+        loss, grad = narrow(theta)
+        assert loss == pytest.approx(expected_loss, rel=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        narrow.hessp(theta, direction), wide.hessp(theta, direction), rtol=1e-10
+    )
+    # Unblocked, the data are fed as they are (the first layer widens them).
+    (feed,) = FullBatchObjective(network, X32, Y, weights, 0.3).block_feeds()
+    assert feed[network.X] is X32
+
+
 def test_a_shorter_last_block_has_its_own_trace():
     # 23 rows in blocks of 5: four of 5 rows, one of 3; each size keeps its
     # trace, so no buffer is reallocated from one evaluation to the next.
