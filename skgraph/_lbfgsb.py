@@ -44,6 +44,7 @@ _MAX_FUN, _MAX_ITER, _HALTED = 502, 504, 505
 _REASONS = {
     401: "NORM OF PROJECTED GRADIENT <= PGTOL",
     402: "RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
+    501: "CPU EXCEEDING THE TIME LIMIT",
     _MAX_FUN: "TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT",
     503: "PROJECTED GRADIENT IS SUFFICIENTLY SMALL",
     _MAX_ITER: "TOTAL NO. OF ITERATIONS REACHED LIMIT",
@@ -52,6 +53,19 @@ _REASONS = {
     602: "STP = STPMAX",
     603: "STP = STPMIN",
     604: "XTOL TEST SATISFIED",
+    701: "NO FEASIBLE SOLUTION",
+    702: "FACTR < 0",
+    703: "FTOL < 0",
+    704: "GTOL < 0",
+    705: "XTOL < 0",
+    706: "STP < STPMIN",
+    707: "STP > STPMAX",
+    708: "STPMIN < 0",
+    709: "STPMAX < STPMIN",
+    710: "INITIAL G >= 0",
+    711: "M <= 0",
+    712: "N <= 0",
+    713: "INVALID NBD",
 }
 #: The options :func:`lbfgsb` takes, with scipy's defaults.
 _DEFAULTS = {
@@ -116,24 +130,42 @@ def _public_minimize(fun, x0, callback, options):
 
 def _evaluate(fun, x):
     """``fun`` at a copy of ``x`` (scipy's wrapper passes one too): the value
-    as a float, the gradient as a float64 array of its own."""
+    as a scalar, the gradient as a float64 array of its own."""
     value, grad = fun(x.copy())
-    return float(value), np.array(grad, dtype=np.float64).ravel()
+    if not np.isscalar(value):  # as scipy: np.array([1.3]) is taken too
+        try:
+            value = np.asarray(value).item()
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                "The user-provided objective function must return a scalar value."
+            ) from error
+    return value, np.array(grad, dtype=np.float64).ravel()
+
+
+def _asks_to_halt(callback, x, value):
+    """Whether ``callback`` asks to stop: a true return value, or a
+    ``StopIteration`` (which scipy's ``minimize`` takes as the same)."""
+    try:
+        return bool(callback(x, value))
+    except StopIteration:
+        return True
 
 
 def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
     """The loop of scipy's ``_minimize_lbfgsb`` around ``setulb``, unbounded."""
     from scipy.optimize import _lbfgsb  # private: see routine_agrees
 
-    if not maxls > 0:
-        raise ValueError("maxls must be positive.")
-    x = np.array(x0, dtype=np.float64).ravel()  # the routine steps it in place
+    x = np.atleast_1d(np.array(x0, dtype=np.float64))  # stepped in place
+    if x.ndim != 1:
+        raise ValueError("'x0' must only have one dimension.")
     n, m = x.size, int(maxcor)
     # scipy evaluates at x0 when it sets up, before the routine's first call
     # (which is handed a zero value and gradient), and reuses that evaluation
     # when the routine first asks.
     value, grad = _evaluate(fun, x)
     evaluated_at, n_fev = x.copy(), 1
+    if not maxls > 0:
+        raise ValueError("maxls must be positive.")
     f, g = 0.0, np.zeros(n)
     kinds = np.zeros(n, np.int32)  # "nbd": no bound on any variable
     lower, upper = np.zeros(n), np.zeros(n)
@@ -143,7 +175,7 @@ def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
     logical_state, int_state = np.zeros(4, np.int32), np.zeros(44, np.int32)
     float_state = np.zeros(29)
     factr = ftol / np.finfo(float).eps
-    n_iter = 0
+    n_iter, halted = 0, False
     while True:
         _lbfgsb.setulb(
             m, x, lower, upper, kinds, f, g, factr, gtol, work, int_work, task,
@@ -157,8 +189,9 @@ def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
             f, g = value, grad
         elif task[0] == _NEW_X:
             n_iter += 1
-            if callback is not None and callback(x, f):
+            if callback is not None and _asks_to_halt(callback, x, f):
                 task[:] = _STOP, _HALTED
+                halted = True
             if n_iter >= maxiter:
                 task[:] = _STOP, _MAX_ITER
             elif n_fev > maxfun:
@@ -171,10 +204,10 @@ def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
         status = 0
     elif n_fev > maxfun or n_iter >= maxiter:
         status = 1
-    elif task[1] == _HALTED:  # as minimize reports a callback's StopIteration
-        status, message = 99, "`callback` raised `StopIteration`."
     else:
         status = 2
+    if halted:  # minimize's report of a callback's stop, whatever came after
+        status, message = 99, "`callback` raised `StopIteration`."
     return optimize.OptimizeResult(
         x=x,
         fun=f,
@@ -211,6 +244,8 @@ def _probe_problems():
         (rosenbrock, x0, None, {"maxiter": 4}),
         (rosenbrock, x0, None, {"maxfun": 6}),
         (rosenbrock, x0, 3, {}),
+        (rosenbrock, x0, 3, {"maxiter": 3}),
+        (rosenbrock, x0, 3, {"maxfun": 3}),
     ]
 
 

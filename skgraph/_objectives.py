@@ -325,7 +325,7 @@ class FullBatchObjective(_RowObjective, Objective):
             block_size = n_samples
         self._widened = None
         if blocked and isinstance(X, np.ndarray) and X.dtype.itemsize < dtype.itemsize:
-            row_bytes = X.shape[1] * dtype.itemsize
+            row_bytes = max(1, X.shape[1]) * dtype.itemsize
             block_size = min(block_size, max(1, _WIDENED_BLOCK_BYTES // row_bytes))
             self._widened = np.empty((min(block_size, n_samples), X.shape[1]), dtype)
         self._block_ones = None

@@ -46,12 +46,38 @@ def _mlp_objective():  # not convex: line searches that backtrack
 
 
 class _HaltAt:
-    def __init__(self, iteration):
-        self.iteration, self.seen = iteration, []
+    """Records each iteration's point and value; asks to stop at ``iteration``
+    (by its return value, or by raising StopIteration when ``raising``)."""
+
+    def __init__(self, iteration, raising=False):
+        self.iteration, self.raising, self.seen = iteration, raising, []
 
     def __call__(self, x, value):
         self.seen.append((x.copy(), value))
-        return len(self.seen) == self.iteration
+        if len(self.seen) == self.iteration:
+            if self.raising:
+                raise StopIteration
+            return True
+        return False
+
+
+class _Careless:
+    """An objective that scribbles on the point it is given and hands back
+    one reused gradient buffer: the driver must not let either change its
+    iterates (scipy's wrapper copies the point; the routine keeps its own
+    gradient)."""
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.grad = None
+
+    def __call__(self, x):
+        value, grad = self.objective(x)
+        if self.grad is None:
+            self.grad = np.empty_like(grad)
+        np.copyto(self.grad, grad)
+        x[:] = np.nan
+        return value, self.grad
 
 
 OPTIONS = {
@@ -60,23 +86,17 @@ OPTIONS = {
     "few corrections": {"maxcor": 3, "gtol": 1e-8},
     "maxiter": {"maxiter": 5},
     "maxfun": {"maxfun": 4},
+    "halt at maxiter": {"maxiter": 3},
+    "halt at maxfun": {"maxfun": 3},
 }
 
 
-@pytest.mark.parametrize("make", [_logistic_objective, _mlp_objective])
-@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
-@pytest.mark.parametrize("halt_at", [None, 3])
-def test_lbfgsb_takes_scipys_iterates(make, options, halt_at):
-    objective, theta0 = make()
-    start = theta0.copy()
-    ours_callback, their_callback = _HaltAt(halt_at), _HaltAt(halt_at)
-    ours = lbfgsb(objective, theta0, ours_callback, **options)
-
+def _scipy(objective, theta0, options, halt):
     def callback(intermediate_result):
-        if their_callback(intermediate_result.x, intermediate_result.fun):
+        if halt(intermediate_result.x, intermediate_result.fun):
             raise StopIteration
 
-    theirs = scipy.optimize.minimize(
+    return scipy.optimize.minimize(
         objective,
         theta0,
         method="L-BFGS-B",
@@ -84,6 +104,27 @@ def test_lbfgsb_takes_scipys_iterates(make, options, halt_at):
         options=options,
         callback=callback,
     )
+
+
+@pytest.mark.parametrize("make", [_logistic_objective, _mlp_objective])
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("halt", [None, "returns", "raises"])
+def test_the_driver_takes_scipys_iterates(make, options, halt):
+    # The driver's own loop (not lbfgsb, which would give way to scipy if
+    # the routine changed), against scipy.optimize.minimize: the same
+    # compiled routine fed the same numbers, so exactly the same results.
+    objective, theta0 = make()
+    start = theta0.copy()
+    halt_at = None if halt is None else 3
+    ours_callback = _HaltAt(halt_at, raising=halt == "raises")
+    their_callback = _HaltAt(halt_at)
+    ours = driver._drive(
+        _Careless(objective),
+        theta0,
+        ours_callback,
+        **{**driver._DEFAULTS, **options},
+    )
+    theirs = _scipy(objective, theta0, options, their_callback)
     assert (ours.nit, ours.nfev, ours.status, ours.success) == (
         theirs.nit,
         theirs.nfev,
@@ -91,16 +132,26 @@ def test_lbfgsb_takes_scipys_iterates(make, options, halt_at):
         theirs.success,
     )
     assert ours.message == theirs.message
-    np.testing.assert_allclose(ours.x, theirs.x, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(ours.jac, theirs.jac, rtol=1e-12, atol=1e-15)
-    assert ours.fun == pytest.approx(theirs.fun, rel=1e-14)
+    np.testing.assert_array_equal(ours.x, theirs.x)
+    np.testing.assert_array_equal(ours.jac, theirs.jac)
+    assert ours.fun == theirs.fun
     assert len(ours_callback.seen) == len(their_callback.seen)
     for (x, value), (x_theirs, value_theirs) in zip(
         ours_callback.seen, their_callback.seen, strict=True
     ):
-        np.testing.assert_allclose(x, x_theirs, rtol=1e-13, atol=1e-15)
-        assert value == pytest.approx(value_theirs, rel=1e-14)
+        np.testing.assert_array_equal(x, x_theirs)
+        assert value == value_theirs
     np.testing.assert_array_equal(theta0, start)  # not stepped in place
+
+
+def test_lbfgsb_is_the_driver_where_the_routine_agrees(monkeypatch):
+    objective, theta0 = _logistic_objective()
+    drives = _count_drives(monkeypatch)
+    result = lbfgsb(objective, theta0, gtol=1e-8)
+    assert drives == ([1] if routine_agrees() else [])
+    expected = _scipy(objective, theta0, {"gtol": 1e-8}, _HaltAt(None))
+    np.testing.assert_array_equal(result.x, expected.x)
+    assert (result.nit, result.message) == (expected.nit, expected.message)
 
 
 def test_the_compiled_routine_is_driven_on_the_scipy_it_was_checked_against():
@@ -165,3 +216,21 @@ def test_options_the_driver_does_not_know_go_to_scipy(monkeypatch):
     for unknown in ({}, {"eps": 1e-7}):  # either way, scipy's message
         with pytest.raises(ValueError, match="maxls must be positive"):
             lbfgsb(objective, theta0, maxls=0, **unknown)
+
+
+def test_the_driver_checks_its_inputs_as_scipy_does():
+    def quadratic(x):
+        return np.array([x @ x]), 2.0 * x  # a one-element value, as scipy allows
+
+    x0 = np.array([1.0, -2.0])
+    for run in (driver._drive, _public):
+        result = run(quadratic, x0, None, **driver._DEFAULTS)
+        np.testing.assert_allclose(result.x, 0.0, atol=1e-8)
+        with pytest.raises(ValueError, match="must return a scalar value"):
+            run(lambda x: (x, x), x0, None, **driver._DEFAULTS)
+        with pytest.raises(ValueError, match="'x0' must only have one dimension"):
+            run(quadratic, x0[None, :], None, **driver._DEFAULTS)
+
+
+def _public(fun, x0, callback, **options):
+    return driver._public_minimize(fun, x0, callback, options)
