@@ -24,7 +24,7 @@ import functools
 import numpy as np
 from scipy import optimize
 
-__all__ = ["lbfgsb", "routine_agrees"]
+__all__ = ["halting_callback", "lbfgsb", "routine_agrees"]
 
 # The routine's task codes (scipy's ``_lbfgsb_py.status_messages`` and
 # ``task_messages``): what it asks for, and why it stopped.
@@ -111,20 +111,26 @@ def lbfgsb(fun, x0, callback=None, **options):
     return _drive(fun, x0, callback, **{**_DEFAULTS, **options})
 
 
-def _public_minimize(fun, x0, callback, options):
-    """:func:`lbfgsb` through :func:`scipy.optimize.minimize`."""
+def halting_callback(callback):
+    """scipy's form of ``callback(x, value) -> stop``: a callback of
+    ``intermediate_result`` that raises ``StopIteration`` to stop."""
 
     def halt_if_asked(intermediate_result):
         if callback(intermediate_result.x, intermediate_result.fun):
             raise StopIteration
 
+    return halt_if_asked
+
+
+def _public_minimize(fun, x0, callback, options):
+    """:func:`lbfgsb` through :func:`scipy.optimize.minimize`."""
     return optimize.minimize(
         fun,
         x0,
         method="L-BFGS-B",
         jac=True,
         options=options,
-        callback=None if callback is None else halt_if_asked,
+        callback=None if callback is None else halting_callback(callback),
     )
 
 
@@ -149,6 +155,18 @@ def _asks_to_halt(callback, x, value):
         return bool(callback(x, value))
     except StopIteration:
         return True
+
+
+def _outcome(task, halted, exhausted):
+    """``(status, message)`` as scipy reports them for the routine's last
+    ``task``; ``exhausted``: maxiter or maxfun reached."""
+    if halted:  # minimize's report of a callback's stop, whatever came after
+        return 99, "`callback` raised `StopIteration`."
+    word = _STATUS_WORDS.get(int(task[0]), str(task[0]))
+    message = f"{word}: {_REASONS.get(int(task[1]), '')}"
+    if task[0] == _CONVERGENCE:
+        return 0, message
+    return (1 if exhausted else 2), message
 
 
 def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
@@ -198,16 +216,7 @@ def _drive(fun, x0, callback, *, maxcor, ftol, gtol, maxfun, maxiter, maxls):
                 task[:] = _STOP, _MAX_FUN
         else:
             break
-    word = _STATUS_WORDS.get(int(task[0]), str(task[0]))
-    message = f"{word}: {_REASONS.get(int(task[1]), '')}"
-    if task[0] == _CONVERGENCE:
-        status = 0
-    elif n_fev > maxfun or n_iter >= maxiter:
-        status = 1
-    else:
-        status = 2
-    if halted:  # minimize's report of a callback's stop, whatever came after
-        status, message = 99, "`callback` raised `StopIteration`."
+    status, message = _outcome(task, halted, n_fev > maxfun or n_iter >= maxiter)
     return optimize.OptimizeResult(
         x=x,
         fun=f,

@@ -360,8 +360,9 @@ class FullBatchObjective(_RowObjective, Objective):
             w = None if self.sample_weight is None else self.sample_weight[rows]
         X_rows = self.X if whole else self.X[rows]
         if self._widened is not None:
-            X_rows = self._widened[:n_rows]
-            np.copyto(X_rows, self.X[rows])
+            widened = self._widened[:n_rows]
+            np.copyto(widened, X_rows)
+            X_rows = widened
         return self.network.feed(
             X_rows,
             self._targets(self.Y if whole else self.Y[rows]),

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from skgraph._lbfgsb import lbfgsb
+from skgraph._lbfgsb import halting_callback, lbfgsb
 from skgraph._newton import newton_cholesky
 from skgraph._objectives import GraphObjective  # noqa: F401 (its old home)
 from skgraph.ops import L1Penalty
@@ -169,16 +169,16 @@ class _Monitor:
 
 def _scipy_minimize(fun, theta0, method, monitor, options):
     """scipy's ``method`` (L-BFGS-B: its routine, driven by :func:`lbfgsb`)."""
-
-    def callback(intermediate_result):
-        if monitor(intermediate_result.x, intermediate_result.fun):
-            raise StopIteration
-
     if method == "L-BFGS-B":
         res = lbfgsb(fun, theta0, monitor, **options)
     else:
         res = optimize.minimize(
-            fun, theta0, method=method, jac=True, options=options, callback=callback
+            fun,
+            theta0,
+            method=method,
+            jac=True,
+            options=options,
+            callback=halting_callback(monitor),
         )
     return OptimizeResult(
         theta=res.x,
