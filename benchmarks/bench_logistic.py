@@ -44,6 +44,10 @@ Usage::
 
     python benchmarks/bench_logistic.py [--threads N] [--repeats R] [--quick]
                                         [--only-l1] [--only-float32] [--only-best]
+                                        [--one-core]
+
+``--one-core`` keeps every thread of the process, JAX's runtime thread
+included, on one CPU (:func:`jax_contenders.confine_to_one_core`).
 """
 
 from __future__ import annotations
@@ -479,7 +483,14 @@ def main(argv=None):
         action="store_true",
         help="only the section against scikit-learn's best solver",
     )
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="keep every thread (JAX's runtime thread too) on one CPU",
+    )
     args = parser.parse_args(argv)
+    if args.one_core:
+        print(f"Every thread confined to CPU {jax_contenders.confine_to_one_core()}.")
     global CLOCK
     CLOCK = time.process_time if args.threads == 1 else time.perf_counter
     clock = "CPU" if args.threads == 1 else "wall-clock"

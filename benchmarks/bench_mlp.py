@@ -45,6 +45,11 @@ Usage::
 
     python benchmarks/bench_mlp.py [--repeats R] [--quick] [--regressor-only]
                                    [--layers-only] [--float32-fits MAX_ITER]
+                                   [--one-core]
+
+``--one-core`` keeps the whole process on one CPU (every thread, JAX's
+runtime thread included: :func:`jax_contenders.confine_to_one_core`), so
+each contender has the same single core and CPU time equals wall time.
 """
 
 from __future__ import annotations
@@ -311,7 +316,14 @@ def main():
         metavar="MAX_ITER",
         help="only whole lbfgs fits, float32 against float64, up to MAX_ITER",
     )
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="keep every thread (JAX's runtime thread too) on one CPU",
+    )
     args = parser.parse_args()
+    if args.one_core:
+        print(f"Every thread confined to CPU {jax_contenders.confine_to_one_core()}.")
     if args.float32_fits:
         with threadpool_limits(limits=1):
             float32_fit_table(args.repeats, args.float32_fits)

@@ -18,10 +18,15 @@ Importing this module pins XLA to one thread (``XLA_FLAGS``, set before JAX
 is imported; JAX still runs a runtime thread beside it) and enables float64.
 Compilation happens on the first fit of each shape and dtype: call a fit once
 before timing (the benchmarks report that warm-up separately).
+
+:func:`confine_to_one_core` (the benchmarks' ``--one-core``) goes further
+than ``XLA_FLAGS``: it keeps every thread of the process, JAX's runtime
+thread included, on one CPU, so that each contender has the same one core.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -40,6 +45,30 @@ except ImportError:  # an optional contender
     jax = jnp = jsparse = None
 else:
     jax.config.update("jax_enable_x64", True)
+
+
+def confine_to_one_core():
+    """Keep every thread of this process, and those it starts later, on one CPU.
+
+    ``XLA_FLAGS`` gives XLA one compute thread, but JAX's runtime keeps
+    another thread busy beside it, on another core when there is one: its
+    CPU time then counts two cores and its wall time may gain from the
+    second. Confined to one CPU, every contender has exactly one core (CPU
+    time equals wall time). Linux only (``os.sched_setaffinity``).
+
+    Returns
+    -------
+    cpu : int
+        The CPU the process now runs on (the lowest it was allowed).
+    """
+    cpu = min(os.sched_getaffinity(0))
+    # Each thread has its own mask, which threads started later inherit:
+    # set it for every thread there is already (BLAS and JAX start theirs
+    # at import).
+    for thread in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # the thread ended
+            os.sched_setaffinity(int(thread), {cpu})
+    return cpu
 
 
 def version():

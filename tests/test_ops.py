@@ -258,6 +258,24 @@ def test_affine(order, args):
     assert trace.value(out).flags[f"{order}_CONTIGUOUS"]
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_affine_input_gradient_with_one_output_column(order, dtype):
+    """One output column: ``dh`` is the outer product ``g W.T``, in h's layout."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 3)).astype(dtype)
+    W1_value, W2_value = (rng.normal(size=s).astype(dtype) for s in ((3, 5), (5, 1)))
+    G = rng.normal(size=(7, 1)).astype(dtype)
+    g = Graph(dtype=dtype)
+    x, R = g.input("x"), g.input("R")
+    h = ops.Affine(x, g.parameter("W1", W1_value), order=order)
+    W2 = g.parameter("W2", W2_value)
+    trace = g.backward(ops.Sum(ops.Multiply(ops.Affine(h, W2), R)), {x: X, R: G})
+    assert trace.value(h).flags[f"{order}_CONTIGUOUS"]
+    np.testing.assert_allclose(trace.grad(h), G * W2_value.T, rtol=1e-6)
+    np.testing.assert_allclose(trace.grad(W2), trace.value(h).T @ G, rtol=1e-5)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @SETTINGS
 @given(data=st.data())
